@@ -1,0 +1,51 @@
+"""The ``pyg-ext`` command line.
+
+Each subcommand lives in its own module and registers itself in ``COMMANDS``: a name maps
+to ``(add_arguments, run)``.
+"""
+import argparse
+import sys
+from typing import Callable, Dict, List, Optional, Tuple
+
+import pyg_ext
+from pyg_ext.catalogue import format_catalogue
+
+
+def _add_catalogue(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--markdown', action='store_true',
+                        help='print the table in Markdown (as in the README)')
+
+
+def _run_catalogue(args: argparse.Namespace) -> int:
+    print(format_catalogue(markdown=args.markdown))
+    return 0
+
+
+COMMANDS: Dict[str, Tuple[str, Callable, Callable]] = {
+    'catalogue': ('print the module catalogue: module, paper, where it lives',
+                  _add_catalogue, _run_catalogue),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='pyg-ext',
+        description='pyg_ext: sequence and attention building blocks for PyTorch Geometric.')
+    parser.add_argument('--version', action='version', version=f'pyg-ext {pyg_ext.__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return COMMANDS[args.command][2](args)
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())

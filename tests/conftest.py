@@ -1,0 +1,49 @@
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seed():
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The project's real datasets (``../shared/data``); skips where absent."""
+    root = Path(os.environ.get('PYG_EXT_SHARED_DATA', SHARED_DATA))
+    if not root.is_dir():
+        pytest.skip(f'shared data not found at {root} (set PYG_EXT_SHARED_DATA)')
+    return root
+
+
+@pytest.fixture
+def directed_graph():
+    """A small asymmetric, weighted, directed graph: (edge_index [2, E], edge_weight [E], N)."""
+    edge_index = torch.tensor([
+        [0, 0, 1, 2, 2, 3, 4, 5, 5, 6],
+        [1, 2, 2, 0, 3, 4, 5, 3, 6, 0],
+    ])
+    edge_weight = torch.tensor([0.5, 2.0, 1.0, 0.3, 1.5, 0.7, 1.2, 0.4, 2.5, 0.9])
+    return edge_index, edge_weight, 7
+
+
+@pytest.fixture
+def sequence():
+    """A batch of sequences ``[B=3, T=11, F=5]``."""
+    return torch.randn(3, 11, 5)
+
+
+@pytest.fixture
+def spatiotemporal():
+    """A spatio-temporal batch ``[B=2, T=6, N=7, F=3]``."""
+    return torch.randn(2, 6, 7, 3)
