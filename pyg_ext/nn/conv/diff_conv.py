@@ -1,0 +1,269 @@
+"""Bidirectional diffusion convolution (DCRNN).
+
+Dimensions: B - batch, T - time, N - nodes, E - edges, F - features (F_in, F_out),
+K - diffusion steps per direction.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch.nn import Parameter
+from torch_geometric import is_compiling
+from torch_geometric.nn.conv import MessagePassing
+from torch_geometric.nn.inits import glorot, zeros
+from torch_geometric.typing import Adj, OptTensor, SparseTensor
+from torch_geometric.utils import is_torch_sparse_tensor, scatter, spmm, to_torch_csr_tensor
+from torch_geometric.utils import to_edge_index as sparse_to_edge_index
+
+from pyg_ext.utils.checks import check_edge_index, check_feature_size
+
+# The two transition operators (forward, backward), each as (adjacency, per-edge weight):
+# an edge index with its weights, or a sparse matrix with weight None.
+Transitions = Tuple[Adj, OptTensor, Adj, OptTensor]
+
+
+class DiffConv(MessagePassing):
+    r"""The bidirectional diffusion convolution from the `"Diffusion Convolutional
+    Recurrent Neural Network: Data-Driven Traffic Forecasting"
+    <https://arxiv.org/abs/1707.01926>`_ paper (Li et al., ICLR 2018).
+
+    .. math::
+        \mathbf{X}^{\prime} = \mathbf{X} \mathbf{\Theta}_{0} + \sum_{k=1}^{K} \left(
+        \left(\mathbf{D}_O^{-1} \mathbf{W}\right)^k \mathbf{X} \mathbf{\Theta}_{k,1} +
+        \left(\mathbf{D}_I^{-1} \mathbf{W}^{\top}\right)^k \mathbf{X}
+        \mathbf{\Theta}_{k,2} \right) + \mathbf{b}
+
+    where :math:`W_{ij}` is the weight of the edge :math:`i \to j` (:obj:`edge_index[0]`
+    holds the sources :math:`i`, :obj:`edge_index[1]` the targets :math:`j`; weight 1 if
+    :obj:`edge_weight` is not given), :math:`\mathbf{D}_O = \mathrm{diag}(\mathbf{W}
+    \mathbf{1})` the out-degrees and :math:`\mathbf{D}_I = \mathrm{diag}(\mathbf{W}^{\top}
+    \mathbf{1})` the in-degrees, with :math:`0^{-1} = 0` for a node without out- (in-)edges.
+    Row :math:`i` of the forward transition :math:`\mathbf{D}_O^{-1}\mathbf{W}` averages
+    the nodes that :math:`i` points to; row :math:`j` of the backward transition
+    :math:`\mathbf{D}_I^{-1}\mathbf{W}^{\top}` averages the nodes that point to :math:`j`.
+    No self-loops are added: put them in the graph if you want them.
+
+    The :math:`k = 0` terms of both directions are :math:`\mathbf{X}` itself, so they share
+    one weight :math:`\mathbf{\Theta}_0` (as in DCRNN's code), giving :math:`2K + 1`
+    blocks :math:`\mathbf{\Theta} \in \mathbb{R}^{F_{in} \times F_{out}}` stored in
+    :obj:`weight` of shape :obj:`[2K + 1, F_in, F_out]`: :obj:`weight[0]` is
+    :math:`\mathbf{\Theta}_0`, :obj:`weight[k]` is :math:`\mathbf{\Theta}_{k,1}` and
+    :obj:`weight[K + k]` is :math:`\mathbf{\Theta}_{k,2}`. The input and its :math:`2K`
+    diffusions are concatenated to :math:`(*, N, (2K + 1) F_{in})` and multiplied with the
+    flattened :math:`((2K + 1) F_{in}, F_{out})` weight in one matmul.
+
+    The graph may be an :obj:`edge_index` tensor, a :class:`torch_geometric.EdgeIndex`,
+    or a transposed sparse adjacency :obj:`adj_t` (a :class:`torch.sparse.Tensor`, or a
+    :class:`torch_sparse.SparseTensor` where installed) with :obj:`adj_t[j, i] = W[i, j]`,
+    the PyG convention (e.g. :obj:`to_torch_csr_tensor(edge_index.flip(0), edge_weight)`).
+
+    Args:
+        in_channels (int): Size of each input sample, :math:`F_{in}`.
+        out_channels (int): Size of each output sample, :math:`F_{out}`.
+        K (int): Number of diffusion steps :math:`K` in each direction.
+        bias (bool, optional): If set to :obj:`False`, the layer will not learn an
+            additive bias. (default: :obj:`True`)
+        cached (bool, optional): If set to :obj:`True`, the layer computes the two
+            normalised transition operators on its first call and reuses them on every
+            later call, for a graph that never changes (one sensor network, transductive
+            learning). The cache is cleared by :meth:`reset_parameters`; the graph's
+            :obj:`edge_weight` must not require gradients. (default: :obj:`False`)
+        normalize (bool, optional): If set to :obj:`False`, the degree normalisation is
+            skipped and the raw :math:`\mathbf{W}^k` and :math:`(\mathbf{W}^{\top})^k`
+            are used, for weights that are already scaled. (default: :obj:`True`)
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`.
+
+    Shapes:
+        - **input:**
+          node features :math:`(*, N, F_{in})`, e.g. :math:`(N, F_{in})` or
+          :math:`(B, T, N, F_{in})`,
+          edge indices :math:`(2, E)` or sparse matrix :math:`(N, N)`,
+          edge weights :math:`(E)` *(optional)*
+        - **output:** node features :math:`(*, N, F_{out})`
+    """
+    _cached: Optional[Transitions]
+
+    def __init__(self, in_channels: int, out_channels: int, K: int, bias: bool = True,
+                 cached: bool = False, normalize: bool = True, **kwargs):
+        kwargs.setdefault('aggr', 'add')
+        kwargs.setdefault('node_dim', -2)
+        super().__init__(**kwargs)
+        if K < 0:
+            raise ValueError(f"'K' is {K}; the number of diffusion steps must be >= 0")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.K = K
+        self.cached = cached
+        self.normalize = normalize
+        self._cached = None
+        self._cached_size = (-1, -1)  # (N, E) of the cached graph
+
+        self.weight = Parameter(torch.empty(2 * K + 1, in_channels, out_channels))
+        if bias:
+            self.bias = Parameter(torch.empty(out_channels))
+        else:
+            self.register_parameter('bias', None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        super().reset_parameters()
+        glorot(self.weight)  # each [F_in, F_out] block
+        zeros(self.bias)
+        self._cached = None
+        self._cached_size = (-1, -1)
+
+    def forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor = None) -> Tensor:
+        if x.dim() < 2:
+            raise ValueError(f"'x' has shape {list(x.shape)}; expected [N, F] or [*, N, F] "
+                             f"(e.g. [B, T, N, F]); add a feature dimension with x[..., None]")
+        check_feature_size(x, self.in_channels)
+        if is_compiling() or torch.jit.is_scripting():
+            return self._forward(x, edge_index, edge_weight)
+        try:
+            return self._forward(x, edge_index, edge_weight)
+        except (IndexError, RuntimeError, ValueError) as e:
+            _check_index_range(edge_index, x.size(self.node_dim), e)
+            raise
+
+    def _forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor) -> Tensor:
+        num_nodes = x.size(self.node_dim)
+        cache = self._cached
+        if cache is None:
+            cache = self.transitions(edge_index, edge_weight, num_nodes, x.dtype)
+            if self.cached:
+                self._cached = cache
+                self._cached_size = (num_nodes, _num_edges(edge_index))
+        elif self._cached_size != (num_nodes, _num_edges(edge_index)):
+            raise ValueError(
+                f"DiffConv(cached=True) holds the transitions of a graph with (N, E) = "
+                f"{self._cached_size}, but got {(num_nodes, _num_edges(edge_index))}; "
+                f"use cached=False for changing graphs, or call reset_parameters()")
+        fwd, fwd_weight, bwd, bwd_weight = cache
+
+        xs = [x]
+        h = x
+        for _ in range(self.K):
+            h = self.propagate(fwd, x=h, edge_weight=fwd_weight)  # [*, N, F_in]
+            xs.append(h)
+        h = x
+        for _ in range(self.K):
+            h = self.propagate(bwd, x=h, edge_weight=bwd_weight)  # [*, N, F_in]
+            xs.append(h)
+        out = torch.cat(xs, dim=-1)  # [*, N, (2K+1) F_in]
+        out = out @ self.weight.view(-1, self.out_channels)  # [*, N, F_out]
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def transitions(self, edge_index: Adj, edge_weight: OptTensor, num_nodes: int,
+                    dtype: Optional[torch.dtype] = None) -> Transitions:
+        r"""Returns the forward and backward transition operators of the graph, each as
+        :obj:`(adjacency, weight)` in the form :meth:`propagate` takes: for an edge index,
+        the forward one runs on the reversed edges, both with per-edge weights
+        :math:`w_{ij} / d^{out}_i` and :math:`w_{ij} / d^{in}_j`; for a sparse input, two
+        CSR matrices :math:`(\mathbf{D}_O^{-1}\mathbf{W})` and
+        :math:`(\mathbf{D}_I^{-1}\mathbf{W}^{\top})` and weight :obj:`None`."""
+        torch_sparse_input = isinstance(edge_index, SparseTensor)
+        sparse = torch_sparse_input or is_torch_sparse_tensor(edge_index)
+        if sparse:
+            if edge_weight is not None:
+                raise ValueError("'edge_weight' was given with a sparse adjacency; put the "
+                                 "weights in the sparse matrix's values instead")
+            if tuple(edge_index.size()) != (num_nodes, num_nodes):
+                raise ValueError(f"the sparse adjacency has shape {list(edge_index.size())}, "
+                                 f"but x has {num_nodes} nodes; expected [{num_nodes}, "
+                                 f"{num_nodes}]")
+            edge_index, edge_weight = _sparse_to_edges(edge_index)
+        else:
+            check_edge_index(edge_index)
+            if edge_weight is not None and (edge_weight.dim() != 1
+                                            or edge_weight.numel() != edge_index.size(1)):
+                raise ValueError(
+                    f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
+                    f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] "
+                    f"(one weight per column of edge_index)")
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+        elif dtype is not None:
+            edge_weight = edge_weight.to(dtype)
+
+        src, dst = edge_index[0], edge_index[1]
+        if self.normalize:
+            deg_out = scatter(edge_weight, src, dim=0, dim_size=num_nodes)  # [N]
+            deg_in = scatter(edge_weight, dst, dim=0, dim_size=num_nodes)  # [N]
+            fwd_weight = edge_weight * _inverse(deg_out)[src]  # [E]  w_ij / d_out(i)
+            bwd_weight = edge_weight * _inverse(deg_in)[dst]  # [E]  w_ij / d_in(j)
+        else:
+            fwd_weight = bwd_weight = edge_weight
+
+        if not sparse:
+            # Forward: node i gathers from the targets j of its edges -> reverse the edges.
+            return edge_index.flip(0), fwd_weight, edge_index, bwd_weight
+
+        size = (num_nodes, num_nodes)
+        if torch_sparse_input:  # pragma: no cover - torch_sparse is not installed in CI
+            fwd = SparseTensor(row=src, col=dst, value=fwd_weight, sparse_sizes=size)
+            bwd = SparseTensor(row=dst, col=src, value=bwd_weight, sparse_sizes=size)
+        else:
+            fwd = to_torch_csr_tensor(edge_index, fwd_weight, size=size)  # [N, N], row i
+            bwd = to_torch_csr_tensor(edge_index.flip(0), bwd_weight, size=size)  # row j
+        return fwd, None, bwd, None
+
+    def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
+        # x_j: [*, E, F_in]
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def message_and_aggregate(self, adj_t: Adj, x: Tensor) -> Tensor:
+        # Sparse path: one spmm over all leading dims.
+        if x.dim() == 2:
+            return spmm(adj_t, x, reduce='sum')  # [N, F]
+        lead = x.shape[:-2]
+        h = x.movedim(-2, 0)  # [N, *, F]
+        out = spmm(adj_t, h.reshape(h.size(0), -1), reduce='sum')  # [N, * F]
+        return out.view(out.size(0), *lead, x.size(-1)).movedim(0, -2)  # [*, N, F]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
+                f'K={self.K})')
+
+
+def _num_edges(edge_index: Adj) -> int:
+    if isinstance(edge_index, SparseTensor):  # pragma: no cover - needs torch_sparse
+        return edge_index.nnz()
+    if is_torch_sparse_tensor(edge_index):
+        return edge_index._nnz()
+    return edge_index.size(1)
+
+
+def _check_index_range(edge_index: Adj, num_nodes: int, error: Exception) -> None:
+    # Called on the error path only, so the host syncs below cost nothing in training.
+    if (not isinstance(edge_index, Tensor) or edge_index.is_sparse or edge_index.dim() != 2
+            or edge_index.numel() == 0 or edge_index.is_floating_point()):
+        return
+    low, high = int(edge_index.min()), int(edge_index.max())
+    if low >= 0 and high < num_nodes:
+        return
+    bad = low if low < 0 else high
+    raise IndexError(
+        f"'edge_index' refers to node {bad}, but 'x' has {num_nodes} nodes in dimension -2 "
+        f"(valid indices 0 ... {num_nodes - 1}); make sure x and edge_index describe the "
+        f"same graph, or relabel the nodes (e.g. torch_geometric.utils.subgraph(..., "
+        f"relabel_nodes=True))") from error
+
+
+def _sparse_to_edges(adj_t) -> Tuple[Tensor, Tensor]:
+    # adj_t[j, i] = W[i, j]  ->  edge_index [2, E] (row 0 = source i) and weights [E].
+    if isinstance(adj_t, SparseTensor):  # pragma: no cover - needs torch_sparse
+        row, col, value = adj_t.coo()
+        if value is None:
+            value = torch.ones(row.numel(), device=row.device)
+        return torch.stack([col, row], dim=0), value
+    indices, value = sparse_to_edge_index(adj_t)  # [2, E], [E]
+    return indices.flip(0), value
+
+
+def _inverse(deg: Tensor) -> Tensor:
+    # 1 / deg with 0^{-1} = 0.
+    inv = deg.reciprocal()
+    return inv.masked_fill(deg == 0, 0.0)
