@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+# One intra-op thread: the suite's tensors are tiny, and a second thread only adds
+# scheduling overhead (badly so on a loaded 2-core machine).
+torch.set_num_threads(1)
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
 
 

@@ -9,8 +9,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn.inits import reset
 
-from pyg_ext.blocks.rnn_cell import _check_gate_width, _copy_linear, _torch_weights
-from pyg_ext.utils.checks import check_feature_size
+from pyg_ext.blocks._torch_rnn import cell_from_torch
+from pyg_ext.utils.checks import check_feature_size, check_gate_width
 
 
 class GRUCell(nn.Module):
@@ -115,24 +115,24 @@ class GRUCell(nn.Module):
     def step(self, x_proj: Tensor, state: Optional[Tensor] = None, *args, **kwargs) -> Tensor:
         r"""One recurrent step from ``x_proj [*, 3H]``; returns ``h' [*, H]``."""
         H = self.hidden_size
-        _check_gate_width(x_proj, 3 * H, "'x_proj'", 'Pass the output of input_projection(x).')
+        check_gate_width(x_proj, 3 * H, "'x_proj'", 'Pass the output of input_projection(x).')
         if state is None:
             state = x_proj.new_zeros(x_proj.shape[:-1] + (H, ))  # [*, H]
-        _check_gate_width(state, H, "'state'",
-                          'Pass a state of shape [*, hidden_size], or None for zeros.')
+        check_gate_width(state, H, "'state'",
+                         'Pass a state of shape [*, hidden_size], or None for zeros.')
         gh = self.hidden_map(state, *args, **kwargs)  # [*, 3H] or [*, 2H]
         n_hidden = 3 * H if self.reset_after else 2 * H
-        _check_gate_width(gh, n_hidden, 'hidden_map(state)',
-                          f'With reset_after={self.reset_after}, build hidden_map to map '
-                          f'hidden_size -> {n_hidden // H} * hidden_size.')
+        check_gate_width(gh, n_hidden, 'hidden_map(state)',
+                         f'With reset_after={self.reset_after}, build hidden_map to map '
+                         f'hidden_size -> {n_hidden // H} * hidden_size.')
         rz = torch.sigmoid(x_proj[..., :2 * H] + gh[..., :2 * H])  # [*, 2H]
         r, z = rz[..., :H], rz[..., H:]  # [*, H] each
         if self.reset_after:
             n = torch.tanh(x_proj[..., 2 * H:] + r * gh[..., 2 * H:])  # [*, H]
         else:
             gc = self.candidate_map(r * state, *args, **kwargs)  # [*, H]
-            _check_gate_width(gc, H, 'candidate_map(r * state)',
-                              'Build candidate_map to map hidden_size -> hidden_size.')
+            check_gate_width(gc, H, 'candidate_map(r * state)',
+                             'Build candidate_map to map hidden_size -> hidden_size.')
             n = torch.tanh(x_proj[..., 2 * H:] + gc)  # [*, H]
         return n + z * (state - n)  # = (1 - z) * n + z * h
 
@@ -149,11 +149,7 @@ class GRUCell(nn.Module):
             raise ValueError(f"GRUCell.from_torch expects a torch.nn.GRU or torch.nn.GRUCell, "
                              f"got {type(module).__name__}; use RNNCell.from_torch or "
                              f"LSTMCell.from_torch for those")
-        w_ih, w_hh, b_ih, b_hh = _torch_weights(module, layer, reverse)
-        cell = cls(w_ih.size(1), module.hidden_size, bias=module.bias)
-        _copy_linear(cell.input_map, w_ih, b_ih)
-        _copy_linear(cell.hidden_map, w_hh, b_hh)
-        return cell
+        return cell_from_torch(cls, module, layer, reverse)
 
     def __repr__(self) -> str:
         extra = '' if self.bias else ', bias=False'

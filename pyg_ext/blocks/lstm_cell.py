@@ -10,8 +10,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn.inits import reset
 
-from pyg_ext.blocks.rnn_cell import _check_gate_width, _copy_linear, _torch_weights
-from pyg_ext.utils.checks import check_feature_size
+from pyg_ext.blocks._torch_rnn import cell_from_torch
+from pyg_ext.utils.checks import check_feature_size, check_gate_width
 
 
 class LSTMCell(nn.Module):
@@ -109,7 +109,7 @@ class LSTMCell(nn.Module):
         r"""One recurrent step from ``x_proj [*, 4H]``; returns ``(h', c')``, each
         ``[*, H]``."""
         H = self.hidden_size
-        _check_gate_width(x_proj, 4 * H, "'x_proj'", 'Pass the output of input_projection(x).')
+        check_gate_width(x_proj, 4 * H, "'x_proj'", 'Pass the output of input_projection(x).')
         if state is None:
             h = x_proj.new_zeros(x_proj.shape[:-1] + (H, ))  # [*, H]
             c = h
@@ -118,11 +118,11 @@ class LSTMCell(nn.Module):
         else:
             raise ValueError("the state of an LSTMCell is a pair (h, c) of tensors of shape "
                              "[*, hidden_size]; pass state=(h, c), or None for zeros")
-        _check_gate_width(h, H, "'h'", 'Pass h of shape [*, hidden_size].')
-        _check_gate_width(c, H, "'c'", 'Pass c of shape [*, hidden_size].')
+        check_gate_width(h, H, "'h'", 'Pass h of shape [*, hidden_size].')
+        check_gate_width(c, H, "'c'", 'Pass c of shape [*, hidden_size].')
         gh = self.hidden_map(h, *args, **kwargs)  # [*, 4H]
-        _check_gate_width(gh, 4 * H, 'hidden_map(h)',
-                          'Build hidden_map to map hidden_size -> 4 * hidden_size.')
+        check_gate_width(gh, 4 * H, 'hidden_map(h)',
+                         'Build hidden_map to map hidden_size -> 4 * hidden_size.')
         gates = x_proj + gh  # [*, 4H]
         i, f, g, o = gates.chunk(4, dim=-1)  # [*, H] each
         if self.peephole:
@@ -149,11 +149,7 @@ class LSTMCell(nn.Module):
             raise ValueError(f"LSTMCell.from_torch expects a torch.nn.LSTM or "
                              f"torch.nn.LSTMCell, got {type(module).__name__}; use "
                              f"RNNCell.from_torch or GRUCell.from_torch for those")
-        w_ih, w_hh, b_ih, b_hh = _torch_weights(module, layer, reverse)
-        cell = cls(w_ih.size(1), module.hidden_size, bias=module.bias)
-        _copy_linear(cell.input_map, w_ih, b_ih)
-        _copy_linear(cell.hidden_map, w_hh, b_hh)
-        return cell
+        return cell_from_torch(cls, module, layer, reverse)
 
     def __repr__(self) -> str:
         extra = '' if self.bias else ', bias=False'

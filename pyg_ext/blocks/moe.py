@@ -1,5 +1,10 @@
 r"""A sparsely-gated mixture of experts with noisy top-k gating.
 
+The gate is written once here, as functions (:func:`noisy_top_k_gating`,
+:func:`load_balancing_loss`, :func:`cv_squared`, :func:`reset_gate`,
+:func:`check_expert_args`) that :class:`MoE` and :class:`~pyg_ext.nn.conv.moe_conv.MoEConv`
+share.
+
 Dimensions: ``*`` - any leading dimensions, ``S`` - tokens (the product of the leading
 dimensions), ``E`` - experts, ``k`` - experts per token, ``F`` - features (``F_in``,
 ``F_out``).
@@ -97,18 +102,7 @@ class MoE(nn.Module):
         aux_loss_weight: float = 1e-2,
     ):
         super().__init__()
-        if num_experts < 1:
-            raise ValueError(f"num_experts must be at least 1, got {num_experts}")
-        if not 1 <= k <= num_experts:
-            raise ValueError(
-                f"k={k} experts per token, but the layer has num_experts={num_experts}; "
-                f"choose 1 <= k <= num_experts (e.g. k={min(max(k, 1), num_experts)}) or "
-                f"build the layer with num_experts >= {max(k, 1)}")
-        if expert is not None and hidden_channels is not None:
-            raise ValueError(
-                "hidden_channels only sizes the default FFN experts; with a custom expert "
-                "factory, set the hidden size inside the factory and leave "
-                "hidden_channels=None")
+        check_expert_args(num_experts, k, expert, hidden_channels, per='token')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.num_experts = num_experts
@@ -131,12 +125,7 @@ class MoE(nn.Module):
 
     def reset_parameters(self):
         r"""Resets the gate (see :obj:`noisy_gating`) and every expert."""
-        if self.w_noise is not None:
-            nn.init.zeros_(self.w_gate)
-            nn.init.zeros_(self.w_noise)
-        else:
-            bound = 1.0 / math.sqrt(self.in_channels)
-            nn.init.uniform_(self.w_gate, -bound, bound)
+        reset_gate(self.w_gate, self.w_noise)
         for expert in self.experts:
             reset(expert)
 
@@ -148,27 +137,13 @@ class MoE(nn.Module):
         if num_tokens == 0:
             return x.new_zeros(*lead, self.out_channels), x.new_zeros(())
 
-        clean = x @ self.w_gate  # [S, E]
-        noise_std: Optional[Tensor] = None
-        if self.w_noise is not None and self.training:
-            noise_std = F.softplus(x @ self.w_noise) + self.noise_eps  # [S, E]
-            logits = clean + torch.randn_like(clean) * noise_std  # [S, E]
-        else:
-            logits = clean
-        # The k + 1 largest: the (k+1)-th is needed by the smooth load estimator.
-        top_logits, top_idx = logits.topk(min(k + 1, self.num_experts), dim=-1)  # [S, k(+1)]
-        top_k_idx = top_idx[:, :k]  # [S, k]
-        top_k_gates = torch.softmax(top_logits[:, :k], dim=-1)  # [S, k]
+        w_noise = self.w_noise if self.training else None  # noise in training only
+        top_k_idx, top_k_gates, balance = noisy_top_k_gating(
+            x, self.w_gate, w_noise, k, self.noise_eps)  # [S, k], [S, k], []
+        out = self._dispatch(x, top_k_idx, top_k_gates)  # [S, F_out]
+        return out.reshape(*lead, self.out_channels), self.aux_loss_weight * balance
 
-        selected = torch.zeros_like(clean, dtype=torch.bool).scatter(1, top_k_idx, True)
-
-        out = self._dispatch(x, top_k_idx, top_k_gates, selected)  # [S, F_out]
-        aux_loss = self._aux_loss(clean, noise_std, top_logits, top_k_idx, top_k_gates,
-                                  selected)
-        return out.reshape(*lead, self.out_channels), aux_loss  # [*, F_out], []
-
-    def _dispatch(self, x: Tensor, top_k_idx: Tensor, top_k_gates: Tensor,
-                  selected: Tensor) -> Tensor:
+    def _dispatch(self, x: Tensor, top_k_idx: Tensor, top_k_gates: Tensor) -> Tensor:
         # Group the S * k (token, expert) pairs by expert, run each expert once on its rows,
         # and add the gate-weighted rows back to their tokens.
         num_tokens, k = top_k_idx.shape
@@ -176,27 +151,13 @@ class MoE(nn.Module):
         order = expert_idx.argsort(stable=True)  # [S * k]
         token_idx = torch.arange(num_tokens, device=x.device).repeat_interleave(k)[order]
         gates = top_k_gates.reshape(-1)[order].unsqueeze(-1)  # [S * k, 1]
-        counts = selected.sum(dim=0).tolist()  # [E] tokens per expert; the one host sync
+        counts = expert_idx.bincount(minlength=self.num_experts)  # [E] tokens per expert
+        counts = counts.tolist()  # the one host sync
         chunks = x[token_idx].split(counts)  # E x [count_i, F_in]
         outs = [expert(chunk) for expert, chunk, count in zip(self.experts, chunks, counts)
                 if count > 0]
         y = torch.cat(outs, dim=0) * gates  # [S * k, F_out]
         return y.new_zeros(num_tokens, y.size(-1)).index_add(0, token_idx, y)  # [S, F_out]
-
-    def _aux_loss(self, clean: Tensor, noise_std: Optional[Tensor], top_logits: Tensor,
-                  top_k_idx: Tensor, top_k_gates: Tensor, selected: Tensor) -> Tensor:
-        k = self.k
-        gates = torch.zeros_like(clean).scatter(1, top_k_idx, top_k_gates)  # [S, E]
-        importance = gates.sum(dim=0)  # [E]
-        if noise_std is not None and k < self.num_experts:
-            # kth_excluding(H, k, i): the (k+1)-th largest logit if i is among the top k
-            # (removing i lifts it to k-th place), the k-th largest otherwise.
-            threshold = torch.where(selected, top_logits[:, k:k + 1],
-                                    top_logits[:, k - 1:k])  # [S, E]
-            load = torch.special.ndtr((clean - threshold) / noise_std).sum(dim=0)  # [E]
-        else:
-            load = selected.sum(dim=0).to(clean.dtype)  # [E]
-        return self.aux_loss_weight * (_cv_squared(importance) + _cv_squared(load))
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
@@ -204,6 +165,87 @@ class MoE(nn.Module):
                 f'noisy_gating={self.noisy_gating})')
 
 
-def _cv_squared(v: Tensor) -> Tensor:
-    # The squared coefficient of variation Var / Mean^2 (population variance).
+def check_expert_args(num_experts: int, k: int, expert: Optional[Callable],
+                      hidden_channels: Optional[int], per: str = 'token') -> None:
+    r"""Raise :class:`ValueError` unless :math:`1 \le k \le E` and :obj:`hidden_channels` is
+    only given for the default experts; :obj:`per` names what is routed (for messages)."""
+    if num_experts < 1:
+        raise ValueError(f"num_experts must be at least 1, got {num_experts}")
+    if not 1 <= k <= num_experts:
+        raise ValueError(
+            f"k={k} experts per {per}, but the layer has num_experts={num_experts}; "
+            f"choose 1 <= k <= num_experts (e.g. k={min(max(k, 1), num_experts)}) or "
+            f"build the layer with num_experts >= {max(k, 1)}")
+    if expert is not None and hidden_channels is not None:
+        raise ValueError(
+            "hidden_channels only sizes the default FFN experts; with a custom expert "
+            "factory, set the hidden size inside the factory and leave "
+            "hidden_channels=None")
+
+
+def reset_gate(w_gate: Tensor, w_noise: Optional[Tensor]) -> None:
+    r"""Initialises the gate weights :math:`[F_{in}, E]`: both zero with noise (balanced
+    random routing at first, as in the paper), else :math:`\mathbf{W}_g` uniform in
+    :math:`\pm 1/\sqrt{F_{in}}`."""
+    if w_noise is not None:
+        nn.init.zeros_(w_gate)
+        nn.init.zeros_(w_noise)
+    else:
+        bound = 1.0 / math.sqrt(w_gate.size(0))
+        nn.init.uniform_(w_gate, -bound, bound)
+
+
+def noisy_top_k_gating(x: Tensor, w_gate: Tensor, w_noise: Optional[Tensor], k: int,
+                       noise_eps: float = 1e-2) -> Tuple[Tensor, Tensor, Tensor]:
+    r"""The noisy top-k gate of :class:`MoE` on the tokens :obj:`x` :math:`[S, F_{in}]`.
+
+    Returns the :math:`k` chosen experts :math:`[S, k]` (best first), their gates
+    :math:`[S, k]` (a softmax over the kept logits, summing to one) and the unweighted
+    load-balancing loss :math:`\mathrm{CV}(\mathrm{Importance})^2 +
+    \mathrm{CV}(\mathrm{Load})^2` :math:`[\,]` (see :func:`load_balancing_loss`). Pass
+    :obj:`w_noise=None` for the clean gate (evaluation, or no noisy gating); otherwise the
+    noise :math:`\epsilon \cdot (\mathrm{softplus}(\mathbf{x}\mathbf{W}_{noise}) +`
+    :obj:`noise_eps`:math:`)` is added before the top-k."""
+    clean = x @ w_gate  # [S, E]
+    noise_std: Optional[Tensor] = None
+    if w_noise is not None:
+        noise_std = F.softplus(x @ w_noise) + noise_eps  # [S, E]
+        logits = clean + torch.randn_like(clean) * noise_std  # [S, E]
+    else:
+        logits = clean
+    # The k + 1 largest: the (k+1)-th is needed by the smooth load estimator.
+    top_logits, top_idx = logits.topk(min(k + 1, clean.size(-1)), dim=-1)  # [S, k(+1)]
+    top_k_idx = top_idx[:, :k]  # [S, k]
+    top_k_gates = torch.softmax(top_logits[:, :k], dim=-1)  # [S, k]
+    balance = load_balancing_loss(clean, top_logits, top_k_idx, top_k_gates, noise_std)
+    return top_k_idx, top_k_gates, balance
+
+
+def load_balancing_loss(clean: Tensor, top_logits: Tensor, top_k_idx: Tensor,
+                        top_k_gates: Tensor, noise_std: Optional[Tensor] = None) -> Tensor:
+    r"""The unweighted auxiliary loss :math:`\mathrm{CV}(\mathrm{Importance})^2 +
+    \mathrm{CV}(\mathrm{Load})^2` of :class:`MoE` from the clean logits
+    :math:`\mathbf{x}\mathbf{W}_g` :math:`[S, E]`, the :math:`\min(k + 1, E)` largest
+    (noisy) logits :math:`[S, \cdot]`, the chosen experts and gates :math:`[S, k]` and the
+    noise scale :math:`[S, E]`: the paper's smooth load with noise (and :math:`k < E`),
+    the hard count of tokens per expert otherwise."""
+    k, num_experts = top_k_idx.size(-1), clean.size(-1)
+    selected = torch.zeros_like(clean, dtype=torch.bool).scatter(1, top_k_idx, True)  # [S, E]
+    gates = torch.zeros_like(clean).scatter(1, top_k_idx, top_k_gates)  # [S, E]
+    importance = gates.sum(dim=0)  # [E]
+    if noise_std is not None and k < num_experts:
+        # kth_excluding(H, k, i): the (k+1)-th largest logit if i is among the top k
+        # (removing i lifts it to k-th place), the k-th largest otherwise.
+        threshold = torch.where(selected, top_logits[:, k:k + 1],
+                                top_logits[:, k - 1:k])  # [S, E]
+        load = torch.special.ndtr((clean - threshold) / noise_std).sum(dim=0)  # [E]
+    else:
+        load = selected.sum(dim=0).to(clean.dtype)  # [E]
+    return cv_squared(importance) + cv_squared(load)
+
+
+def cv_squared(v: Tensor) -> Tensor:
+    r"""The squared coefficient of variation :math:`\mathrm{Var}(v) / \mathrm{Mean}(v)^2`
+    (population variance) of a vector :math:`[E]`, with :math:`10^{-10}` added to the
+    denominator."""
     return v.var(correction=0) / (v.mean().square() + 1e-10)

@@ -9,14 +9,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn.inits import reset
 
-from pyg_ext.utils.checks import check_feature_size
-
-
-def _check_gate_width(t: Tensor, expected: int, what: str, fix: str) -> None:
-    r"""Raise if a gate map returned ``t`` with a last dimension other than ``expected``."""
-    if t.size(-1) != expected:
-        raise ValueError(f"{what} has {t.size(-1)} features in its last dimension; expected "
-                         f"{expected}. {fix}")
+from pyg_ext.blocks._torch_rnn import cell_from_torch
+from pyg_ext.utils.checks import check_feature_size, check_gate_width
 
 
 class RNNCell(nn.Module):
@@ -88,15 +82,15 @@ class RNNCell(nn.Module):
 
     def step(self, x_proj: Tensor, state: Optional[Tensor] = None, *args, **kwargs) -> Tensor:
         r"""One recurrent step from a projected input ``x_proj [*, H]``; returns ``h' [*, H]``."""
-        _check_gate_width(x_proj, self.hidden_size, "'x_proj'",
-                          'Pass the output of input_projection(x).')
+        check_gate_width(x_proj, self.hidden_size, "'x_proj'",
+                         'Pass the output of input_projection(x).')
         if state is None:
             state = x_proj.new_zeros(x_proj.shape[:-1] + (self.hidden_size, ))  # [*, H]
-        _check_gate_width(state, self.hidden_size, "'state'",
-                          'Pass a state of shape [*, hidden_size], or None for zeros.')
+        check_gate_width(state, self.hidden_size, "'state'",
+                         'Pass a state of shape [*, hidden_size], or None for zeros.')
         gh = self.hidden_map(state, *args, **kwargs)  # [*, H]
-        _check_gate_width(gh, self.hidden_size, 'hidden_map(state)',
-                          'Build hidden_map to map hidden_size -> hidden_size.')
+        check_gate_width(gh, self.hidden_size, 'hidden_map(state)',
+                         'Build hidden_map to map hidden_size -> hidden_size.')
         pre = x_proj + gh
         return torch.tanh(pre) if self.nonlinearity == 'tanh' else torch.relu(pre)
 
@@ -112,12 +106,8 @@ class RNNCell(nn.Module):
             raise ValueError(f"RNNCell.from_torch expects a torch.nn.RNN or torch.nn.RNNCell, "
                              f"got {type(module).__name__}; use GRUCell.from_torch or "
                              f"LSTMCell.from_torch for those")
-        w_ih, w_hh, b_ih, b_hh = _torch_weights(module, layer, reverse)
-        cell = cls(w_ih.size(1), module.hidden_size, bias=module.bias,
-                   nonlinearity=module.nonlinearity)
-        _copy_linear(cell.input_map, w_ih, b_ih)
-        _copy_linear(cell.hidden_map, w_hh, b_hh)
-        return cell
+        return cell_from_torch(cls, module, layer, reverse,
+                               nonlinearity=module.nonlinearity)
 
     def __repr__(self) -> str:
         extra = '' if self.bias else ', bias=False'
@@ -125,31 +115,3 @@ class RNNCell(nn.Module):
             extra += f', nonlinearity={self.nonlinearity!r}'
         return f'{self.__class__.__name__}({self.input_size}, {self.hidden_size}{extra})'
 
-
-def _torch_weights(module: nn.Module, layer: int = 0, reverse: bool = False):
-    r"""Returns ``(weight_ih [G * H, F], weight_hh [G * H, H], bias_ih, bias_hh)`` of a torch
-    cell, or of one layer and direction of a torch RNN (the biases are :obj:`None` if the
-    module has none)."""
-    if isinstance(module, nn.RNNCellBase):
-        suffix = ''
-    else:
-        if getattr(module, 'proj_size', 0) > 0:
-            raise ValueError('torch LSTMs with proj_size > 0 are not supported; build the '
-                             'module with proj_size=0')
-        if not 0 <= layer < module.num_layers:
-            raise ValueError(f'layer={layer} is out of range for a module with '
-                             f'num_layers={module.num_layers}')
-        if reverse and not module.bidirectional:
-            raise ValueError('reverse=True needs a module built with bidirectional=True')
-        suffix = f'_l{layer}' + ('_reverse' if reverse else '')
-    names = ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh']
-    return tuple(getattr(module, n + suffix) if module.bias or n.startswith('weight') else None
-                 for n in names)
-
-
-def _copy_linear(linear: nn.Linear, weight: Tensor, bias: Optional[Tensor]) -> None:
-    r"""Copies ``weight`` and ``bias`` into a :class:`torch.nn.Linear` of the same shape."""
-    with torch.no_grad():
-        linear.weight.copy_(weight)
-        if bias is not None:
-            linear.bias.copy_(bias)

@@ -1,3 +1,21 @@
-from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_mask
+from pyg_ext.utils.checks import (
+    check_edge_index,
+    check_edge_inputs,
+    check_feature_size,
+    check_gate_width,
+    check_index_range,
+    check_mask,
+    check_node_inputs,
+    check_sparse_edge_attr,
+)
 
-__all__ = ['check_edge_index', 'check_feature_size', 'check_mask']
+__all__ = [
+    'check_edge_index',
+    'check_edge_inputs',
+    'check_feature_size',
+    'check_gate_width',
+    'check_index_range',
+    'check_mask',
+    'check_node_inputs',
+    'check_sparse_edge_attr',
+]

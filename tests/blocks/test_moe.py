@@ -5,7 +5,14 @@ import torch
 from torch import nn
 
 from pyg_ext.blocks.ffn import FFN
-from pyg_ext.blocks.moe import MoE
+from pyg_ext.blocks.moe import (
+    MoE,
+    check_expert_args,
+    cv_squared,
+    load_balancing_loss,
+    noisy_top_k_gating,
+    reset_gate,
+)
 
 
 def randomise_gate(moe: MoE, scale: float = 1.0) -> None:
@@ -245,3 +252,51 @@ def test_compiled_matches_eager_despite_routing_graph_break():
     compiled = torch.compile(moe, backend='eager')
     for a, b in zip(compiled(x), moe(x)):
         torch.testing.assert_close(a, b)
+
+
+def test_gating_functions_by_hand():
+    v = torch.tensor([1.0, 2.0, 3.0, 6.0])
+    assert cv_squared(v).item() == pytest.approx(v.var(correction=0).item() / 9.0, rel=1e-6)
+    assert cv_squared(torch.zeros(3)).item() == 0.0
+
+    x, w_gate = torch.randn(7, 4), torch.randn(4, 5)
+    idx, gates, balance = noisy_top_k_gating(x, w_gate, None, k=2)  # clean gate
+    top, ref_idx = (x @ w_gate).topk(2, dim=-1)
+    assert torch.equal(idx, ref_idx)
+    torch.testing.assert_close(gates, torch.softmax(top, dim=-1))
+    importance = torch.zeros(5).index_add(0, idx.reshape(-1), gates.reshape(-1))
+    load = torch.bincount(idx.reshape(-1), minlength=5).float()
+    torch.testing.assert_close(balance, cv_squared(importance) + cv_squared(load))
+    top3 = (x @ w_gate).topk(3, dim=-1).values
+    torch.testing.assert_close(load_balancing_loss(x @ w_gate, top3, idx, gates), balance)
+
+
+def test_gating_functions_are_the_block_gate():
+    moe = MoE(4, 3, num_experts=5, k=2, aux_loss_weight=1.0).train()
+    randomise_gate(moe)
+    x = torch.randn(9, 4)
+    rows, handles = record_rows(moe)
+    torch.manual_seed(3)
+    _, aux = moe(x)
+    for h in handles:
+        h.remove()
+    torch.manual_seed(3)
+    idx, _, balance = noisy_top_k_gating(x, moe.w_gate, moe.w_noise, 2, MoE.noise_eps)
+    torch.testing.assert_close(aux, balance)
+    for e in range(5):  # each expert saw exactly the tokens the function routed to it
+        chosen = (idx == e).any(dim=-1)
+        if chosen.any():
+            torch.testing.assert_close(rows[e], x[chosen])
+        else:
+            assert e not in rows
+
+
+def test_reset_gate_and_expert_args():
+    w_gate, w_noise = torch.ones(16, 3), torch.ones(16, 3)
+    reset_gate(w_gate, w_noise)
+    assert w_gate.abs().sum() == 0 and w_noise.abs().sum() == 0
+    reset_gate(w_gate, None)
+    assert 0 < w_gate.abs().max() <= 0.25  # uniform in +-1/sqrt(16)
+    check_expert_args(4, 4, None, 8)
+    with pytest.raises(ValueError, match=r'k=5 experts per node.*e\.g\. k=4'):
+        check_expert_args(4, 5, None, None, per='node')

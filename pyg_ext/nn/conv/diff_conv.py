@@ -15,7 +15,7 @@ from torch_geometric.typing import Adj, OptTensor, SparseTensor
 from torch_geometric.utils import is_torch_sparse_tensor, scatter, spmm, to_torch_csr_tensor
 from torch_geometric.utils import to_edge_index as sparse_to_edge_index
 
-from pyg_ext.utils.checks import check_edge_index, check_feature_size
+from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
 
 # The two transition operators (forward, backward), each as (adjacency, per-edge weight):
 # an edge index with its weights, or a sparse matrix with weight None.
@@ -123,7 +123,7 @@ class DiffConv(MessagePassing):
         try:
             return self._forward(x, edge_index, edge_weight)
         except (IndexError, RuntimeError, ValueError) as e:
-            _check_index_range(edge_index, x.size(self.node_dim), e)
+            check_index_range(edge_index, x.size(self.node_dim), error=e)
             raise
 
     def _forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor) -> Tensor:
@@ -234,22 +234,6 @@ def _num_edges(edge_index: Adj) -> int:
     if is_torch_sparse_tensor(edge_index):
         return edge_index._nnz()
     return edge_index.size(1)
-
-
-def _check_index_range(edge_index: Adj, num_nodes: int, error: Exception) -> None:
-    # Called on the error path only, so the host syncs below cost nothing in training.
-    if (not isinstance(edge_index, Tensor) or edge_index.is_sparse or edge_index.dim() != 2
-            or edge_index.numel() == 0 or edge_index.is_floating_point()):
-        return
-    low, high = int(edge_index.min()), int(edge_index.max())
-    if low >= 0 and high < num_nodes:
-        return
-    bad = low if low < 0 else high
-    raise IndexError(
-        f"'edge_index' refers to node {bad}, but 'x' has {num_nodes} nodes in dimension -2 "
-        f"(valid indices 0 ... {num_nodes - 1}); make sure x and edge_index describe the "
-        f"same graph, or relabel the nodes (e.g. torch_geometric.utils.subgraph(..., "
-        f"relabel_nodes=True))") from error
 
 
 def _sparse_to_edges(adj_t) -> Tuple[Tensor, Tensor]:

@@ -10,12 +10,15 @@ from torch import Tensor, nn
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import reset, zeros
 from torch_geometric.typing import Adj, OptTensor, PairTensor
-from torch_geometric.utils import is_sparse
 
 from pyg_ext.blocks.activation import activation_name, activation_resolver
 from pyg_ext.blocks.highway import Highway
 from pyg_ext.blocks.residual import Residual
-from pyg_ext.utils.checks import check_edge_index, check_feature_size
+from pyg_ext.utils.checks import (
+    check_edge_inputs,
+    check_node_inputs,
+    check_sparse_edge_attr,
+)
 
 UPDATES = ('highway', 'residual', 'plain')
 
@@ -230,62 +233,6 @@ class GatedGraphResidualConv(MessagePassing):
             extra += ', normalize=True'
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}'
                 f'{extra})')
-
-
-def check_node_inputs(x_src: Tensor, x_dst: Tensor, src_channels: int,
-                      dst_channels: int) -> None:
-    r"""Raise :class:`ValueError` unless the source and target node features are
-    :obj:`[*, N, F]` with the layer's feature sizes (shared with
-    :class:`~pyg_ext.nn.conv.moe_conv.MoEConv`)."""
-    for name, h, size in (('x_src', x_src, src_channels), ('x_dst', x_dst, dst_channels)):
-        if h.dim() < 2:
-            raise ValueError(
-                f"'{name}' has shape {list(h.shape)}; expected [N, F] or [*, N, F] "
-                f"(e.g. [B, T, N, F]); add a feature dimension with x[..., None]")
-        check_feature_size(h, size, name)
-
-
-def check_edge_inputs(edge_index: Adj, edge_attr: OptTensor, edge_dim: Optional[int]) -> None:
-    r"""Raise :class:`ValueError` if :obj:`edge_index` is not :obj:`[2, E]` integers or
-    :obj:`edge_attr` does not match it and :obj:`edge_dim` (shared with
-    :class:`~pyg_ext.nn.conv.moe_conv.MoEConv`)."""
-    if is_sparse(edge_index):
-        if edge_attr is not None:
-            raise ValueError(
-                "'edge_attr' was given with a sparse adjacency; put the edge features "
-                "in the sparse matrix's values instead (a hybrid sparse tensor of "
-                "shape [N_dst, N_src, F_e])")
-        return
-    check_edge_index(edge_index)
-    if edge_dim is None:
-        if edge_attr is not None:
-            raise ValueError(
-                f"'edge_attr' was given, but the layer was built without edge features; "
-                f"build it with edge_dim={edge_attr.size(-1)}")
-        return
-    if edge_attr is None:
-        raise ValueError(
-            f"The layer was built with edge_dim={edge_dim} but no 'edge_attr' was given; "
-            f"pass edge_attr of shape [E, {edge_dim}] or build the layer with "
-            f"edge_dim=None")
-    num_edges = edge_index.size(1)
-    if edge_attr.dim() < 2 or edge_attr.size(-2) != num_edges:
-        raise ValueError(
-            f"'edge_attr' has shape {list(edge_attr.shape)}, but edge_index has {num_edges} "
-            f"edges; expected shape [{num_edges}, {edge_dim}] (one row per column of "
-            f"edge_index; use edge_attr[:, None] for a single feature)")
-    check_feature_size(edge_attr, edge_dim, 'edge_attr')
-
-
-def check_sparse_edge_attr(edge_attr: OptTensor, edge_dim: Optional[int]) -> None:
-    r"""Inside :meth:`message`: raise if the edge features that a sparse adjacency's values
-    gave (or did not give) disagree with :obj:`edge_dim`."""
-    if (edge_dim is None) != (edge_attr is None):
-        raise ValueError(
-            f"The layer was built with edge_dim={edge_dim}, but the sparse adjacency "
-            f"{'has no' if edge_attr is None else 'has'} edge features; match edge_dim to "
-            f"the values of the sparse matrix (a hybrid sparse tensor of shape "
-            f"[N_dst, N_src, F_e] carries F_e edge features)")
 
 
 class _OnUpdate(nn.Module):

@@ -6,11 +6,9 @@ M - experts, k - experts per node, S - routed nodes (tokens: N_dst times the lea
 P - edges times the leading dims, F - features (F_src, F_dst, F_out), F_e - edge features,
 D - expert input size F_dst + F_src + F_e.
 """
-import math
 from typing import Callable, Optional, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn.aggr import MultiAggregation
 from torch_geometric.nn.conv import MessagePassing
@@ -18,7 +16,8 @@ from torch_geometric.nn.inits import reset, zeros
 from torch_geometric.typing import Adj, OptTensor, PairTensor
 
 from pyg_ext.blocks.ffn import FFN
-from pyg_ext.nn.conv.gated_graph_residual_conv import (
+from pyg_ext.blocks.moe import check_expert_args, noisy_top_k_gating, reset_gate
+from pyg_ext.utils.checks import (
     check_edge_inputs,
     check_node_inputs,
     check_sparse_edge_attr,
@@ -122,18 +121,7 @@ class MoEConv(MessagePassing):
         if isinstance(self.aggr_module, MultiAggregation):
             raise ValueError("MoEConv mixes one aggregation per expert; pass a single aggr "
                              "(e.g. aggr='mean'), not a list")
-        if num_experts < 1:
-            raise ValueError(f"num_experts must be at least 1, got {num_experts}")
-        if not 1 <= k <= num_experts:
-            raise ValueError(
-                f"k={k} experts per node, but the layer has num_experts={num_experts}; "
-                f"choose 1 <= k <= num_experts (e.g. k={min(max(k, 1), num_experts)}) or "
-                f"build the layer with num_experts >= {max(k, 1)}")
-        if expert is not None and hidden_channels is not None:
-            raise ValueError(
-                "hidden_channels only sizes the default FFN experts; with a custom expert "
-                "factory, set the hidden size inside the factory and leave "
-                "hidden_channels=None")
+        check_expert_args(num_experts, k, expert, hidden_channels, per='node')
         src_channels, dst_channels = ((in_channels, in_channels)
                                       if isinstance(in_channels, int) else in_channels)
         self.in_channels = in_channels
@@ -171,12 +159,7 @@ class MoEConv(MessagePassing):
         r"""Resets the gate (see :obj:`noisy_gating`), every expert, :math:`\mathbf{U}`
         and :math:`\mathbf{b}`."""
         super().reset_parameters()
-        if self.w_noise is not None:
-            nn.init.zeros_(self.w_gate)
-            nn.init.zeros_(self.w_noise)
-        else:
-            bound = 1.0 / math.sqrt(self._dst_channels)
-            nn.init.uniform_(self.w_gate, -bound, bound)
+        reset_gate(self.w_gate, self.w_noise)
         for expert in self.experts:
             reset(expert)
         if self.lin_root is not None:
@@ -202,33 +185,11 @@ class MoEConv(MessagePassing):
         :math:`(*, N_{dst}, k)` (summing to one) and the auxiliary loss :math:`()`."""
         lead = x.shape[:-1]
         x = x.reshape(-1, self._dst_channels)  # [S, F_dst]
-        k = self.k
-        clean = x @ self.w_gate  # [S, M]
-        noise_std: Optional[Tensor] = None
-        if self.w_noise is not None and self.training:
-            noise_std = F.softplus(x @ self.w_noise) + self.noise_eps  # [S, M]
-            logits = clean + torch.randn_like(clean) * noise_std  # [S, M]
-        else:
-            logits = clean
-        # The k + 1 largest: the (k+1)-th is needed by the smooth load estimator.
-        top_logits, top_idx = logits.topk(min(k + 1, self.num_experts), dim=-1)  # [S, k(+1)]
-        top_k_idx = top_idx[:, :k]  # [S, k]
-        top_k_gates = torch.softmax(top_logits[:, :k], dim=-1)  # [S, k]
-
-        # The load-balancing loss, as in MoE._aux_loss.
-        selected = torch.zeros_like(clean, dtype=torch.bool).scatter(1, top_k_idx, True)
-        importance = torch.zeros_like(clean).scatter(1, top_k_idx, top_k_gates).sum(dim=0)
-        if noise_std is not None and k < self.num_experts:
-            # kth_excluding(H, k, m): the (k+1)-th largest logit if m is among the top k,
-            # the k-th largest otherwise.
-            threshold = torch.where(selected, top_logits[:, k:k + 1],
-                                    top_logits[:, k - 1:k])  # [S, M]
-            load = torch.special.ndtr((clean - threshold) / noise_std).sum(dim=0)  # [M]
-        else:
-            load = selected.sum(dim=0).to(clean.dtype)  # [M]
-        aux_loss = self.aux_loss_weight * (_cv_squared(importance) + _cv_squared(load))
-        return (top_k_idx.view(*lead, k), top_k_gates.view(*lead, k),  # [*, N_dst, k]
-                aux_loss)
+        w_noise = self.w_noise if self.training else None  # noise in training only
+        top_k_idx, top_k_gates, balance = noisy_top_k_gating(
+            x, self.w_gate, w_noise, self.k, self.noise_eps)  # [S, k], [S, k], []
+        return (top_k_idx.view(*lead, self.k), top_k_gates.view(*lead, self.k),  # [*, N_dst, k]
+                self.aux_loss_weight * balance)
 
     def message(self, x_i: Tensor, x_j: Tensor, expert_idx_i: Tensor,
                 edge_attr: OptTensor) -> Tensor:
@@ -275,7 +236,3 @@ class MoEConv(MessagePassing):
                 f'num_experts={self.num_experts}, k={self.k}, '
                 f'noisy_gating={self.noisy_gating}{extra})')
 
-
-def _cv_squared(v: Tensor) -> Tensor:
-    # The squared coefficient of variation Var / Mean^2 (population variance), as in MoE.
-    return v.var(correction=0) / (v.mean().square() + 1e-10)

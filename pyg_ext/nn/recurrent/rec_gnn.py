@@ -13,8 +13,7 @@ from torch_geometric.nn.inits import glorot, reset
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, is_torch_sparse_tensor, scatter, to_edge_index
 
-from pyg_ext.nn.conv.diff_conv import _check_index_range
-from pyg_ext.utils.checks import check_edge_index, check_feature_size
+from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
 
 
 class _Transition(NamedTuple):
@@ -155,7 +154,7 @@ class RecGNN(MessagePassing):
             return self._forward(x, edge_index, edge_weight, state)
         except (IndexError, RuntimeError, ValueError) as e:
             if isinstance(edge_index, Tensor) and x.dim() >= 2:
-                _check_index_range(edge_index, x.size(-2), e)
+                check_index_range(edge_index, x.size(-2), error=e)
             raise
 
     def _forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor,

@@ -18,8 +18,7 @@ from torch_geometric.utils import is_sparse, is_torch_sparse_tensor, spmm
 from pyg_ext.blocks.gru_cell import GRUCell
 from pyg_ext.blocks.lstm_cell import LSTMCell
 from pyg_ext.blocks.rnn_cell import RNNCell
-from pyg_ext.nn.conv.diff_conv import _check_index_range
-from pyg_ext.utils.checks import check_edge_index
+from pyg_ext.utils.checks import check_edge_index, check_index_range
 
 #: The shared cells that a string ``updater`` names.
 UPDATERS = {'gru': GRUCell, 'lstm': LSTMCell, 'rnn': RNNCell}
@@ -127,7 +126,7 @@ class RecurrentGraphConv(MessagePassing):
         try:
             return self._forward(x, edge_index, edge_weight)
         except (IndexError, RuntimeError, ValueError) as e:
-            _check_index_range(edge_index, x.size(self.node_dim), e)
+            check_index_range(edge_index, x.size(self.node_dim), error=e)
             raise
 
     def _forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor) -> Tensor:
