@@ -1,0 +1,121 @@
+r"""The spatio-temporal convolution block of STGCN.
+
+Legend: B - batch, T - input steps, T' = T - 2 (K_t - 1) output steps, N - nodes, E - edges,
+F - input features, H - output features, S - spatial (bottleneck) features, K_t - temporal
+kernel size, K - Chebyshev polynomials.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.typing import Adj, OptTensor
+
+from pyg_ext.blocks.gated_temporal_conv import GatedTemporalConv
+from pyg_ext.blocks.residual_temporal_stack import ResidualTemporalStack
+from pyg_ext.nn.conv.cheb_conv import ChebConv
+
+
+class STConvBlock(nn.Module):
+    r"""The spatio-temporal convolutional block ("ST-Conv block") from the `"Spatio-Temporal
+    Graph Convolutional Networks: A Deep Learning Framework for Traffic Forecasting"
+    <https://arxiv.org/abs/1709.04875>`_ paper (Yu et al., IJCAI 2018): a gated temporal
+    convolution, a graph convolution with ReLU, a second gated temporal convolution and a
+    layer norm ("sandwich" structure, channels :math:`(H, S, H)`):
+
+    .. math::
+        \mathbf{Z} &= \mathbf{P}_1\big(\mathrm{crop}(\mathbf{X})\big) +
+        \mathrm{GLU}_1(\mathbf{X}), \qquad
+        \mathbf{U} = \mathrm{ReLU}\big(\Theta \ast_{\mathcal{G}} \mathbf{Z}\big)
+
+        \mathbf{Y} &= \mathrm{LN}\Big(\mathbf{P}_2\big(\mathrm{crop}(\mathbf{U})\big) +
+        \mathrm{GLU}_2(\mathbf{U})\Big)
+
+    where :math:`\mathrm{GLU}(\mathbf{X}) = \mathbf{P} \odot \sigma(\mathbf{Q})`,
+    :math:`[\mathbf{P} \| \mathbf{Q}] = \mathbf{W} \ast \mathbf{X}`, is a 'valid'
+    :class:`~pyg_ext.blocks.GatedTemporalConv` of kernel :math:`K_t` over time (shared by all
+    nodes, each shortens time by :math:`K_t - 1`), wrapped in a
+    :class:`~pyg_ext.blocks.ResidualTemporalStack` whose shortcut :math:`\mathbf{P}` keeps
+    the last steps (a bias-free :math:`1 \times 1` conv where the width changes). The
+    paper's code also has this shortcut, but inside the gate, :math:`(\mathbf{P} +
+    \mathbf{X}) \odot \sigma(\mathbf{Q})`; here it is added after the gate, so the
+    gated conv stays the shared block. :math:`\Theta \ast_{\mathcal{G}}` is a
+    :class:`~pyg_ext.nn.conv.cheb_conv.ChebConv` with :math:`K` polynomials applied to every
+    time step (or any graph conv passed as :obj:`conv`, e.g. PyG's ``GCNConv(...,
+    node_dim=-2)``); :math:`\mathrm{LN}` normalises each (sample, step) over nodes and
+    channels jointly, as the paper's code does, with a per-channel scale and shift (the
+    paper's is per node and channel; per channel keeps the block free of node-specific
+    parameters, so it is node-permutation equivariant and works on any graph).
+
+    Args:
+        in_channels (int): Input features :math:`F`.
+        spatial_channels (int): Width :math:`S` of the graph conv (the bottleneck, 16 in the
+            paper).
+        out_channels (int): Output features :math:`H` (64 in the paper).
+        kernel_size (int, optional): Temporal kernel size :math:`K_t`. (default: :obj:`3`)
+        K (int, optional): Chebyshev polynomials of the default graph conv.
+            (default: :obj:`3`)
+        normalization (str, optional): The Laplacian of the default
+            :class:`~pyg_ext.nn.conv.cheb_conv.ChebConv`. (default: :obj:`'sym'`)
+        dropout (float, optional): Dropout on the output. (default: :obj:`0.0`)
+        conv (torch.nn.Module, optional): The graph conv :math:`H \to S`, called as
+            ``conv(x, edge_index, edge_weight)`` on :math:`(B, T, N, H)`; e.g. a
+            ``ChebConv(H, S, K, normalize=False)`` that takes a scaled Laplacian computed once
+            per forward by the model. (default: ``ChebConv(H, S, K, normalization)``)
+
+    Shapes:
+        - **input:** node features :math:`(B, T, N, F)`, edge indices :math:`(2, E)` (or
+          whatever graph :obj:`conv` takes), edge weights :math:`(E)` *(optional)*
+        - **output:** :math:`(B, T - 2(K_t - 1), N, H)`
+    """
+    def __init__(self, in_channels: int, spatial_channels: int, out_channels: int,
+                 kernel_size: int = 3, K: int = 3, normalization: Optional[str] = 'sym',
+                 dropout: float = 0.0, conv: Optional[nn.Module] = None):
+        super().__init__()
+        self.in_channels = in_channels
+        self.spatial_channels = spatial_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+        self.temporal1 = ResidualTemporalStack([GatedTemporalConv(
+            in_channels, out_channels, kernel_size, gate='glu', padding='valid')])
+        self.conv = conv if conv is not None else ChebConv(
+            out_channels, spatial_channels, K, normalization=normalization)
+        self.temporal2 = ResidualTemporalStack([GatedTemporalConv(
+            spatial_channels, out_channels, kernel_size, gate='glu', padding='valid')])
+        self.norm_weight = nn.Parameter(torch.empty(out_channels))
+        self.norm_bias = nn.Parameter(torch.empty(out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        r"""Resets both temporal convs, the graph conv and the layer norm."""
+        self.temporal1.reset_parameters()
+        self.conv.reset_parameters()
+        self.temporal2.reset_parameters()
+        nn.init.ones_(self.norm_weight)
+        nn.init.zeros_(self.norm_bias)
+
+    @property
+    def min_steps(self) -> int:
+        r"""The shortest input window the block accepts, :math:`2 (K_t - 1) + 1`."""
+        return 2 * (self.kernel_size - 1) + 1
+
+    def forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor = None) -> Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"'x' has shape {list(x.shape)}; expected [B, T, N, F] (add a "
+                             f"batch dimension with x.unsqueeze(0))")
+        if x.size(1) < self.min_steps:
+            raise ValueError(
+                f"'x' has {x.size(1)} time steps, but {self} needs at least {self.min_steps} "
+                f"(two 'valid' temporal convs of kernel_size={self.kernel_size}); pass a "
+                f"longer window or a smaller kernel_size")
+        h = self.temporal1(x)  # [B, T - K_t + 1, N, H]
+        h = F.relu(self.conv(h, edge_index, edge_weight))  # [B, T - K_t + 1, N, S]
+        h = self.temporal2(h)  # [B, T', N, H]
+        h = F.layer_norm(h, h.shape[-2:])  # over (N, H)
+        h = torch.addcmul(self.norm_bias, h, self.norm_weight)  # [B, T', N, H]
+        return F.dropout(h, p=self.dropout, training=self.training)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, {self.spatial_channels}, '
+                f'{self.out_channels}, kernel_size={self.kernel_size})')

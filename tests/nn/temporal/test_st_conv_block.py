@@ -1,0 +1,93 @@
+import io
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch_geometric.nn import ChebConv as PyGChebConv
+from torch_geometric.nn import GCNConv
+
+from pyg_ext.nn.temporal.st_conv_block import STConvBlock
+
+
+def glu_reference(stack, x):
+    """A residual GLU conv computed with torch.nn.Conv1d per node: crop(P x) + P*sigmoid(Q)."""
+    gated, proj = stack.layers[0], stack.projections[0]
+    conv = gated.conv
+    ref = torch.nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size).double()
+    with torch.no_grad():
+        ref.weight.copy_(conv.weight)
+        ref.bias.copy_(conv.bias)
+    B, T, N, C = x.shape
+    out = ref(x.permute(0, 2, 3, 1).reshape(B * N, C, T))  # [B N, 2H, T']
+    out = out.view(B, N, -1, out.size(-1)).permute(0, 3, 1, 2)  # [B, T', N, 2H]
+    p, q = out.chunk(2, dim=-1)
+    short = x[:, T - out.size(1):]
+    short = short if isinstance(proj, torch.nn.Identity) else short @ proj.weight.t()
+    return short + p * torch.sigmoid(q)
+
+
+def test_matches_reference(directed_graph):
+    edge_index, edge_weight, N = directed_graph
+    block = STConvBlock(3, 4, 6, kernel_size=3, K=3).double()
+    with torch.no_grad():
+        block.norm_weight.uniform_(0.5, 1.5)
+        block.norm_bias.uniform_(-1, 1)
+    x = torch.randn(2, 8, N, 3, dtype=torch.double)
+    out = block(x, edge_index, edge_weight)
+    assert out.shape == (2, 4, N, 6)
+
+    cheb = PyGChebConv(6, 4, K=3).double()
+    with torch.no_grad():
+        for k in range(3):
+            cheb.lins[k].weight.copy_(block.conv.weight[k].t())
+        cheb.bias.copy_(block.conv.bias)
+    h = glu_reference(block.temporal1, x)  # [B, 6, N, 6]
+    h = torch.stack([torch.stack([F.relu(cheb(h[b, t], edge_index, edge_weight))
+                                  for t in range(h.size(1))]) for b in range(2)])
+    h = glu_reference(block.temporal2, h)  # [B, 4, N, 6]
+    mean = h.mean(dim=(-2, -1), keepdim=True)
+    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
+    expected = (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+    assert torch.allclose(out, expected, atol=1e-8)
+
+
+def test_injected_conv_and_repr(directed_graph):
+    edge_index, _, N = directed_graph
+    block = STConvBlock(2, 4, 8, kernel_size=2, conv=GCNConv(8, 4, node_dim=-2))
+    assert isinstance(block.conv, GCNConv)
+    assert block(torch.randn(3, 5, N, 2), edge_index).shape == (3, 3, N, 8)
+    assert str(STConvBlock(2, 16, 64)) == 'STConvBlock(2, 16, 64, kernel_size=3)'
+
+
+def test_gradients_save_load_and_permutation(directed_graph, tmp_path):
+    edge_index, edge_weight, N = directed_graph
+    block = STConvBlock(3, 4, 5)
+    x = torch.randn(2, 7, N, 3)
+    block(x, edge_index, edge_weight).square().sum().backward()
+    for name, param in block.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+    block.eval()
+    perm = torch.randperm(N)
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(N)
+    out = block(x, edge_index, edge_weight)
+    out_perm = block(x[:, :, perm], inv[edge_index], edge_weight)
+    assert torch.allclose(out_perm, out[:, :, perm], atol=1e-5)
+
+    buffer = io.BytesIO()
+    torch.save(block, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert torch.allclose(loaded(x, edge_index, edge_weight), out)
+
+
+def test_errors(directed_graph):
+    edge_index, _, N = directed_graph
+    block = STConvBlock(3, 4, 5, kernel_size=3)
+    with pytest.raises(ValueError, match='needs at least 5'):
+        block(torch.randn(2, 4, N, 3), edge_index)
+    with pytest.raises(ValueError, match='in_channels=2'):
+        block(torch.randn(2, 6, N, 2), edge_index)
+    with pytest.raises(ValueError, match=r'expected \[B, T, N, F\]'):
+        block(torch.randn(6, N, 3), edge_index)
