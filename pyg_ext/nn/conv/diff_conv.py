@@ -3,7 +3,7 @@
 Dimensions: B - batch, T - time, N - nodes, E - edges, F - features (F_in, F_out),
 K - diffusion steps per direction.
 """
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -14,12 +14,26 @@ from torch_geometric.nn.inits import glorot, zeros
 from torch_geometric.typing import Adj, OptTensor, SparseTensor
 from torch_geometric.utils import is_torch_sparse_tensor, scatter, spmm, to_torch_csr_tensor
 from torch_geometric.utils import to_edge_index as sparse_to_edge_index
+from torch_geometric.utils.num_nodes import maybe_num_nodes
 
 from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
 
-# The two transition operators (forward, backward), each as (adjacency, per-edge weight):
-# an edge index with its weights, or a sparse matrix with weight None.
-Transitions = Tuple[Adj, OptTensor, Adj, OptTensor]
+
+class DiffusionSupports(NamedTuple):
+    r"""The two normalised transition operators of a graph, as returned by
+    :meth:`DiffConv.transitions`; pass it to :class:`DiffConv` in place of
+    :obj:`edge_index` to reuse one normalisation across layers and calls. Each operator is
+    an :obj:`(adjacency, per-edge weight)` pair in the form :meth:`MessagePassing.propagate`
+    takes: an edge index :math:`(2, E)` with weights :math:`(E)`, or an :math:`(N, N)`
+    CSR matrix with weight :obj:`None`. :obj:`num_nodes` and :obj:`normalize` record the
+    graph's :math:`N` and whether the degree normalisation was applied, so that
+    :class:`DiffConv` can check them against its input and its own :obj:`normalize`."""
+    forward: Adj  # D_O^{-1} W: row i averages the nodes that i points to
+    forward_weight: OptTensor  # [E] or None
+    backward: Adj  # D_I^{-1} W^T: row j averages the nodes that point to j
+    backward_weight: OptTensor  # [E] or None
+    num_nodes: int
+    normalize: bool
 
 
 class DiffConv(MessagePassing):
@@ -57,6 +71,15 @@ class DiffConv(MessagePassing):
     :class:`torch_sparse.SparseTensor` where installed) with :obj:`adj_t[j, i] = W[i, j]`,
     the PyG convention (e.g. :obj:`to_torch_csr_tensor(edge_index.flip(0), edge_weight)`).
 
+    The graph may also be the :class:`DiffusionSupports` that :meth:`transitions` returns:
+    the normalisation is then skipped, so a model that applies several :class:`DiffConv`
+    layers to one graph normalises it once per forward (DCRNN's gates, Graph WaveNet's
+    layers)::
+
+        supports = DiffConv.transitions(edge_index, edge_weight, num_nodes=N, dtype=x.dtype)
+        for conv in convs:
+            x = conv(x, supports)  # no normalisation here
+
     Args:
         in_channels (int): Size of each input sample, :math:`F_{in}`.
         out_channels (int): Size of each output sample, :math:`F_{out}`.
@@ -67,7 +90,9 @@ class DiffConv(MessagePassing):
             normalised transition operators on its first call and reuses them on every
             later call, for a graph that never changes (one sensor network, transductive
             learning). The cache is cleared by :meth:`reset_parameters`; the graph's
-            :obj:`edge_weight` must not require gradients. (default: :obj:`False`)
+            :obj:`edge_weight` must not require gradients. Given
+            :class:`DiffusionSupports`, the layer uses them and leaves its cache alone.
+            (default: :obj:`False`)
         normalize (bool, optional): If set to :obj:`False`, the degree normalisation is
             skipped and the raw :math:`\mathbf{W}^k` and :math:`(\mathbf{W}^{\top})^k`
             are used, for weights that are already scaled. (default: :obj:`True`)
@@ -78,11 +103,12 @@ class DiffConv(MessagePassing):
         - **input:**
           node features :math:`(*, N, F_{in})`, e.g. :math:`(N, F_{in})` or
           :math:`(B, T, N, F_{in})`,
-          edge indices :math:`(2, E)` or sparse matrix :math:`(N, N)`,
-          edge weights :math:`(E)` *(optional)*
+          edge indices :math:`(2, E)` or sparse matrix :math:`(N, N)` or
+          :class:`DiffusionSupports` of :math:`N` nodes,
+          edge weights :math:`(E)` *(optional; not with a sparse matrix or supports)*
         - **output:** node features :math:`(*, N, F_{out})`
     """
-    _cached: Optional[Transitions]
+    _cached: Optional[DiffusionSupports]
 
     def __init__(self, in_channels: int, out_channels: int, K: int, bias: bool = True,
                  cached: bool = False, normalize: bool = True, **kwargs):
@@ -113,7 +139,8 @@ class DiffConv(MessagePassing):
         self._cached = None
         self._cached_size = (-1, -1)
 
-    def forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor = None) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Union[Adj, DiffusionSupports],
+                edge_weight: OptTensor = None) -> Tensor:
         if x.dim() < 2:
             raise ValueError(f"'x' has shape {list(x.shape)}; expected [N, F] or [*, N, F] "
                              f"(e.g. [B, T, N, F]); add a feature dimension with x[..., None]")
@@ -126,11 +153,16 @@ class DiffConv(MessagePassing):
             check_index_range(edge_index, x.size(self.node_dim), error=e)
             raise
 
-    def _forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor) -> Tensor:
+    def _forward(self, x: Tensor, edge_index: Union[Adj, DiffusionSupports],
+                 edge_weight: OptTensor) -> Tensor:
         num_nodes = x.size(self.node_dim)
+        if isinstance(edge_index, DiffusionSupports):
+            self._check_supports(edge_index, edge_weight, x)
+            return self._diffuse(x, edge_index)
         cache = self._cached
         if cache is None:
-            cache = self.transitions(edge_index, edge_weight, num_nodes, x.dtype)
+            cache = self.transitions(edge_index, edge_weight, num_nodes, x.dtype,
+                                     self.normalize)
             if self.cached:
                 self._cached = cache
                 self._cached_size = (num_nodes, _num_edges(edge_index))
@@ -139,8 +171,10 @@ class DiffConv(MessagePassing):
                 f"DiffConv(cached=True) holds the transitions of a graph with (N, E) = "
                 f"{self._cached_size}, but got {(num_nodes, _num_edges(edge_index))}; "
                 f"use cached=False for changing graphs, or call reset_parameters()")
-        fwd, fwd_weight, bwd, bwd_weight = cache
+        return self._diffuse(x, cache)
 
+    def _diffuse(self, x: Tensor, supports: DiffusionSupports) -> Tensor:
+        fwd, fwd_weight, bwd, bwd_weight = supports[:4]
         xs = [x]
         h = x
         for _ in range(self.K):
@@ -156,24 +190,76 @@ class DiffConv(MessagePassing):
             out = out + self.bias
         return out
 
-    def transitions(self, edge_index: Adj, edge_weight: OptTensor, num_nodes: int,
-                    dtype: Optional[torch.dtype] = None) -> Transitions:
-        r"""Returns the forward and backward transition operators of the graph, each as
-        :obj:`(adjacency, weight)` in the form :meth:`propagate` takes: for an edge index,
-        the forward one runs on the reversed edges, both with per-edge weights
-        :math:`w_{ij} / d^{out}_i` and :math:`w_{ij} / d^{in}_j`; for a sparse input, two
-        CSR matrices :math:`(\mathbf{D}_O^{-1}\mathbf{W})` and
-        :math:`(\mathbf{D}_I^{-1}\mathbf{W}^{\top})` and weight :obj:`None`."""
+    def _check_supports(self, supports: DiffusionSupports, edge_weight: OptTensor,
+                        x: Tensor) -> None:
+        # Shapes, dtypes and flags only: no device sync.
+        if edge_weight is not None:
+            raise ValueError("'edge_weight' was given with DiffusionSupports, which hold the "
+                             "normalised weights already; pass edge_weight to "
+                             "DiffConv.transitions() instead")
+        num_nodes = x.size(self.node_dim)
+        if supports.num_nodes != num_nodes:
+            raise ValueError(
+                f"the DiffusionSupports are for a graph of {supports.num_nodes} nodes, but "
+                f"'x' has {num_nodes}; build them with DiffConv.transitions(edge_index, "
+                f"edge_weight, num_nodes={num_nodes})")
+        if supports.normalize != self.normalize:
+            raise ValueError(
+                f"the DiffusionSupports were built with normalize={supports.normalize}, but "
+                f"{self} has normalize={self.normalize}; build them with "
+                f"DiffConv.transitions(..., normalize={self.normalize})")
+        values = supports.forward_weight
+        if values is None and isinstance(supports.forward, Tensor):
+            values = supports.forward  # a torch.sparse matrix
+        if values is not None and values.dtype != x.dtype:
+            raise ValueError(
+                f"the DiffusionSupports have dtype {values.dtype}, but 'x' has {x.dtype}; "
+                f"build them with DiffConv.transitions(..., dtype={x.dtype})")
+
+    @staticmethod
+    def transitions(edge_index: Adj, edge_weight: OptTensor = None,
+                    num_nodes: Optional[int] = None, dtype: Optional[torch.dtype] = None,
+                    normalize: bool = True) -> DiffusionSupports:
+        r"""Computes the forward and backward transition operators
+        :math:`\mathbf{D}_O^{-1}\mathbf{W}` and :math:`\mathbf{D}_I^{-1}\mathbf{W}^{\top}`
+        of a graph once, for any number of :class:`DiffConv` calls on it (pass the result
+        in place of :obj:`edge_index`). Edges with their weights stay edges (with per-edge
+        weights :math:`w_{ij} / d^{out}_i`, on the reversed edges, and
+        :math:`w_{ij} / d^{in}_j`); a sparse adjacency gives two CSR matrices (fastest to
+        propagate: build :obj:`adj_t = to_torch_csr_tensor(edge_index.flip(0),
+        edge_weight, size=(N, N))` and pass that). Gradients flow back to
+        :obj:`edge_weight`.
+
+        Args:
+            edge_index (torch.Tensor or SparseTensor): The graph, in any form
+                :class:`DiffConv` takes.
+            edge_weight (torch.Tensor, optional): Edge weights; not with a sparse
+                adjacency. (default: :obj:`None`, weight 1)
+            num_nodes (int, optional): Number of nodes :math:`N`. (default: :obj:`None`,
+                the sparse size, or :obj:`edge_index.max() + 1` for a plain edge index,
+                which reads the indices on the host: pass it)
+            dtype (torch.dtype, optional): The dtype of the weights; it must be the node
+                features' dtype. (default: :obj:`None`, that of :obj:`edge_weight`, or
+                torch's default)
+            normalize (bool, optional): Apply the degree normalisation; must match the
+                :obj:`normalize` of the layers that use the result. (default: :obj:`True`)
+
+        Shapes:
+            - **input:** edge indices :math:`(2, E)` or sparse matrix :math:`(N, N)`,
+              edge weights :math:`(E)` *(optional)*
+            - **output:** :class:`DiffusionSupports` with two operators of :math:`N` nodes
+        """
         torch_sparse_input = isinstance(edge_index, SparseTensor)
         sparse = torch_sparse_input or is_torch_sparse_tensor(edge_index)
         if sparse:
             if edge_weight is not None:
                 raise ValueError("'edge_weight' was given with a sparse adjacency; put the "
                                  "weights in the sparse matrix's values instead")
+            num_nodes = edge_index.size(0) if num_nodes is None else num_nodes
             if tuple(edge_index.size()) != (num_nodes, num_nodes):
                 raise ValueError(f"the sparse adjacency has shape {list(edge_index.size())}, "
-                                 f"but x has {num_nodes} nodes; expected [{num_nodes}, "
-                                 f"{num_nodes}]")
+                                 f"but the graph has {num_nodes} nodes (those of 'x'); "
+                                 f"expected [{num_nodes}, {num_nodes}]")
             edge_index, edge_weight = _sparse_to_edges(edge_index)
         else:
             check_edge_index(edge_index)
@@ -183,13 +269,14 @@ class DiffConv(MessagePassing):
                     f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
                     f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] "
                     f"(one weight per column of edge_index)")
+            num_nodes = maybe_num_nodes(edge_index, num_nodes)
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
         elif dtype is not None:
             edge_weight = edge_weight.to(dtype)
 
         src, dst = edge_index[0], edge_index[1]
-        if self.normalize:
+        if normalize:
             deg_out = scatter(edge_weight, src, dim=0, dim_size=num_nodes)  # [N]
             deg_in = scatter(edge_weight, dst, dim=0, dim_size=num_nodes)  # [N]
             fwd_weight = edge_weight * _inverse(deg_out)[src]  # [E]  w_ij / d_out(i)
@@ -199,7 +286,8 @@ class DiffConv(MessagePassing):
 
         if not sparse:
             # Forward: node i gathers from the targets j of its edges -> reverse the edges.
-            return edge_index.flip(0), fwd_weight, edge_index, bwd_weight
+            return DiffusionSupports(edge_index.flip(0), fwd_weight, edge_index, bwd_weight,
+                                     num_nodes, normalize)
 
         size = (num_nodes, num_nodes)
         if torch_sparse_input:  # pragma: no cover - torch_sparse is not installed in CI
@@ -208,7 +296,7 @@ class DiffConv(MessagePassing):
         else:
             fwd = to_torch_csr_tensor(edge_index, fwd_weight, size=size)  # [N, N], row i
             bwd = to_torch_csr_tensor(edge_index.flip(0), bwd_weight, size=size)  # row j
-        return fwd, None, bwd, None
+        return DiffusionSupports(fwd, None, bwd, None, num_nodes, normalize)
 
     def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
         # x_j: [*, E, F_in]

@@ -14,6 +14,7 @@ from torch_geometric.utils import to_torch_csr_tensor
 
 from pyg_ext.blocks.pointwise_conv import PointwiseConv
 from pyg_ext.blocks.receptive_field import receptive_field
+from pyg_ext.nn.conv.diff_conv import DiffConv
 from pyg_ext.nn.temporal.graph_wave_net_layer import GraphWaveNetLayer
 from pyg_ext.utils.checks import check_edge_index, check_feature_size
 
@@ -39,7 +40,10 @@ class GraphWaveNet(nn.Module):
 
     with learned node embeddings :math:`\mathbf{E}_1, \mathbf{E}_2 \in \mathbb{R}^{N \times
     M}` (row-wise softmax). The adaptive powers :math:`\tilde{\mathbf{A}}_{apt}^k` are
-    computed once per forward. As in the paper's code, an input shorter than the receptive
+    computed once per forward, and so are the transitions :math:`\mathbf{P}_f,
+    \mathbf{P}_b` of the given graph (:meth:`DiffConv.transitions
+    <pyg_ext.nn.conv.diff_conv.DiffConv.transitions>`, as CSR), which every layer shares. As
+    in the paper's code, an input shorter than the receptive
     field :math:`R` (13 for the default layout: :math:`1 + \sum_l (K_t - 1) d_l`) is
     left-padded with zeros to :math:`R` steps (:obj:`pad=True`); a longer one is cropped to
     its last :math:`R` steps, the only ones the forecast depends on, so every layer computes
@@ -158,12 +162,14 @@ class GraphWaveNet(nn.Module):
             for _ in range(1, self.K):
                 powers.append(powers[-1] @ adj)
             powers = torch.stack(powers)  # [K, N, N]
-        # The given graph as one CSR matrix adj_t[j, i] = W[i, j], built once per forward.
+        # The given graph as CSR adj_t[j, i] = W[i, j], and its forward and backward
+        # transitions (two [N, N] CSR matrices), normalised once for all layers.
         adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(N, N))  # [N, N]
+        supports = DiffConv.transitions(adj_t, num_nodes=N, dtype=x.dtype)
         h = self.input_conv(x)  # [B, R, N, C]
         skip = 0
         for layer in self.layers:
-            h, s = layer(h, adj_t, None, powers)  # [B, T_l, N, C], [B, 1, N, S]
+            h, s = layer(h, supports, None, powers)  # [B, T_l, N, C], [B, 1, N, S]
             skip = skip + s
         out = self.end_conv1(F.relu(skip))  # [B, 1, N, O]
         out = self.end_conv2(F.relu(out))  # [B, 1, N, T_out F_out]

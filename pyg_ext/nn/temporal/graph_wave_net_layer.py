@@ -4,7 +4,7 @@ Legend: B - batch, T - input steps, T' = T - (K_t - 1) d output steps, T_s - ste
 the skip output, N - nodes, E - edges, C - residual channels, D - dilation (gate) channels,
 S - skip channels, K - diffusion steps per support, K_t - temporal kernel, d - dilation.
 """
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +13,7 @@ from torch_geometric.typing import Adj, OptTensor
 
 from pyg_ext.blocks.gated_temporal_conv import GatedTemporalConv
 from pyg_ext.blocks.pointwise_conv import PointwiseConv
-from pyg_ext.nn.conv.diff_conv import DiffConv
+from pyg_ext.nn.conv.diff_conv import DiffConv, DiffusionSupports
 
 
 class GraphWaveNetLayer(nn.Module):
@@ -38,7 +38,11 @@ class GraphWaveNetLayer(nn.Module):
     The diffusion over the given graph (forward :math:`\mathbf{P}_f = \mathbf{D}_O^{-1}
     \mathbf{W}` and backward :math:`\mathbf{P}_b = \mathbf{D}_I^{-1}\mathbf{W}^\top`
     transitions) is a :class:`~pyg_ext.nn.conv.diff_conv.DiffConv` (whose :math:`k = 0`
-    terms share one weight); the adaptive term takes the powers
+    terms share one weight; pass the
+    :class:`~pyg_ext.nn.conv.diff_conv.DiffusionSupports` of :meth:`DiffConv.transitions
+    <pyg_ext.nn.conv.diff_conv.DiffConv.transitions>` in place of :obj:`edge_index` to
+    normalise the graph once for a stack of layers, as the model does); the adaptive term
+    takes the powers
     :math:`[\tilde{\mathbf{A}}_{apt}, \ldots, \tilde{\mathbf{A}}_{apt}^K]` (dense,
     computed once per forward by the model from its node embeddings) and multiplies the
     :math:`K` propagated copies with one :math:`[K D, C]` weight. The skip output is taken
@@ -60,10 +64,11 @@ class GraphWaveNetLayer(nn.Module):
         dropout (float, optional): Dropout on the graph conv output. (default: :obj:`0.3`)
 
     Shapes:
-        - **input:** ``x`` :math:`(B, T, N, C)`, ``edge_index`` :math:`(2, E)` or a sparse
-          adjacency (see :class:`~pyg_ext.nn.conv.diff_conv.DiffConv`), ``edge_weight``
-          :math:`(E)` *(optional)*, ``adaptive_powers`` :math:`(K, N, N)` *(with
-          adaptive=True)*, ``skip_steps`` an int :math:`T_s \le T'`
+        - **input:** ``x`` :math:`(B, T, N, C)`, ``edge_index`` :math:`(2, E)`, a sparse
+          adjacency :math:`(N, N)` or the ``DiffusionSupports`` of :math:`N` nodes (see
+          :class:`~pyg_ext.nn.conv.diff_conv.DiffConv`), ``edge_weight`` :math:`(E)`
+          *(optional; only with an edge index)*, ``adaptive_powers`` :math:`(K, N, N)`
+          *(with adaptive=True)*, ``skip_steps`` an int :math:`T_s \le T'`
         - **output:** ``(x, skip)``: :math:`(B, T', N, C)` (:math:`(B, T', N, D)` without a
           graph conv) and :math:`(B, T_s, N, S)`
     """
@@ -100,9 +105,9 @@ class GraphWaveNetLayer(nn.Module):
             nn.init.xavier_uniform_(self.adaptive_weight.view(
                 self.K, self.dilation_channels, self.channels))
 
-    def forward(self, x: Tensor, edge_index: Adj, edge_weight: OptTensor = None,
-                adaptive_powers: Optional[Tensor] = None, skip_steps: int = 1
-                ) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, edge_index: Union[Adj, DiffusionSupports],
+                edge_weight: OptTensor = None, adaptive_powers: Optional[Tensor] = None,
+                skip_steps: int = 1) -> Tuple[Tensor, Tensor]:
         h = self.tcn(x)  # [B, T', N, D]
         skip = self.skip(h[:, h.size(1) - skip_steps:])  # [B, T_s, N, S]
         if self.diff_conv is None:

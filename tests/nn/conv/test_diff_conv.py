@@ -8,7 +8,7 @@ from torch_geometric import EdgeIndex
 from torch_geometric.nn import Sequential
 from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor
 
-from pyg_ext.nn.conv.diff_conv import DiffConv
+from pyg_ext.nn.conv.diff_conv import DiffConv, DiffusionSupports
 
 # The sparse CSR "beta" notice from torch is not what these tests are about.
 pytestmark = pytest.mark.filterwarnings('ignore:Sparse CSR tensor support:UserWarning',
@@ -306,3 +306,90 @@ def test_sparse_inputs_do_not_warn_about_conversion(graph):
     with warnings.catch_warnings():
         warnings.filterwarnings('error', message='Converting sparse tensor to CSR')
         conv(torch.randn(N, 3), adj_t)
+
+
+@pytest.mark.parametrize('normalize', [True, False])
+@pytest.mark.parametrize('sparse', [False, True])
+def test_precomputed_supports_match(graph, normalize, sparse):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2, normalize=normalize)
+    torch.nn.init.normal_(conv.bias)
+    x = torch.randn(2, N, 3)
+    if sparse:  # CSR operators
+        supports = DiffConv.transitions(to_torch_csr_tensor(edge_index.flip(0), edge_weight,
+                                                            size=(N, N)), normalize=normalize)
+        assert supports.forward.layout == torch.sparse_csr and supports.forward_weight is None
+    else:
+        supports = DiffConv.transitions(edge_index, edge_weight, N, normalize=normalize)
+    assert isinstance(supports, DiffusionSupports) and supports.num_nodes == N
+    out = conv(x, supports)
+    assert torch.allclose(out, conv(x, edge_index, edge_weight), atol=1e-6)
+    expected = dense_diffusion(conv, x, edge_index, edge_weight, N, normalize=normalize)
+    assert torch.allclose(out, expected, atol=1e-4)
+    # The same supports serve layers of other sizes, [N, F] and [B, T, N, F] inputs alike.
+    other = DiffConv(3, 2, K=1, normalize=normalize)
+    x4 = torch.randn(2, 3, N, 3)
+    assert torch.allclose(other(x4, supports), other(x4, edge_index, edge_weight), atol=1e-6)
+
+
+def test_precomputed_supports_skip_normalisation(graph, monkeypatch):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2, cached=True)
+    supports = DiffConv.transitions(edge_index, edge_weight, N)
+    calls = []
+    monkeypatch.setattr(conv, 'transitions', lambda *a: calls.append(1))
+    conv(torch.randn(N, 3), supports)
+    conv(torch.randn(2, N, 3), supports)
+    assert calls == [] and conv._cached is None  # no normalisation, cache untouched
+
+
+def test_precomputed_supports_gradients(graph):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2)
+    x = torch.randn(2, N, 3, requires_grad=True)
+    w1 = edge_weight.clone().requires_grad_()
+    conv(x, edge_index, w1).square().sum().backward()
+    grads = {name: p.grad.clone() for name, p in conv.named_parameters()}
+    grad_x = x.grad.clone()
+    conv.zero_grad()
+    x.grad = None
+    w2 = edge_weight.clone().requires_grad_()
+    conv(x, DiffConv.transitions(edge_index, w2, N)).square().sum().backward()
+    for name, param in conv.named_parameters():
+        assert param.grad.abs().sum() > 0, name
+        assert torch.allclose(param.grad, grads[name], atol=1e-5), name
+    assert torch.allclose(x.grad, grad_x, atol=1e-5)
+    assert torch.allclose(w2.grad, w1.grad, atol=1e-5)  # back through the normalisation
+
+
+def test_precomputed_supports_compile_without_graph_breaks(graph):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2)
+    supports = DiffConv.transitions(edge_index, edge_weight, N)
+    explanation = torch._dynamo.explain(conv)(torch.randn(2, 3, N, 3), supports)
+    assert explanation.graph_break_count == 0
+
+
+def test_precomputed_supports_errors_name_the_fix(graph):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2)
+    x = torch.randn(N, 3)
+    supports = DiffConv.transitions(edge_index, edge_weight, N)
+    with pytest.raises(ValueError, match=rf"graph of {N} nodes, but 'x' has {N + 1}.*"
+                                         rf"num_nodes={N + 1}\)"):
+        conv(torch.randn(N + 1, 3), supports)
+    csr = DiffConv.transitions(to_torch_csr_tensor(edge_index.flip(0), edge_weight,
+                                                   size=(N + 1, N + 1)))
+    with pytest.raises(ValueError, match=rf"graph of {N + 1} nodes, but 'x' has {N}"):
+        conv(x, csr)
+    # Node 8 is isolated: without num_nodes, N is read as edge_index.max() + 1 = N - 1.
+    with pytest.raises(ValueError, match=rf"graph of {N - 1} nodes.*num_nodes={N}\)"):
+        conv(x, DiffConv.transitions(edge_index, edge_weight))
+    with pytest.raises(ValueError, match='pass edge_weight to DiffConv.transitions'):
+        conv(x, supports, edge_weight)
+    with pytest.raises(ValueError, match=r'transitions\(\.\.\., normalize=False\)'):
+        DiffConv(3, 4, K=2, normalize=False)(x, supports)
+    with pytest.raises(ValueError, match=r'dtype=torch.float64\)'):
+        conv.double()(x.double(), supports)
+    with pytest.raises(ValueError, match=r'expected shape \[11\]'):
+        DiffConv.transitions(edge_index, edge_weight[:-1], N)

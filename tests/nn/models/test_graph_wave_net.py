@@ -2,8 +2,11 @@ import io
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch_geometric.utils import to_torch_csr_tensor
 
 from pyg_ext.blocks.receptive_field import receptive_field
+from pyg_ext.nn.conv.diff_conv import DiffConv
 from pyg_ext.nn.models.graph_wave_net import GraphWaveNet
 
 
@@ -83,3 +86,30 @@ def test_errors(directed_graph):
         model(torch.randn(1, 12, 3, 2), torch.tensor([[0, 1], [1, 2]]))
     with pytest.raises(ValueError, match='in_channels=4'):
         model(torch.randn(1, 12, N, 4), edge_index)
+
+
+def test_graph_is_normalised_once_per_forward(directed_graph, monkeypatch):
+    edge_index, edge_weight, N = directed_graph
+    model = build(N).eval()
+    calls = []
+    transitions = DiffConv.transitions
+    monkeypatch.setattr(DiffConv, 'transitions',
+                        staticmethod(lambda *a, **kw: calls.append(1) or transitions(*a, **kw)))
+    x = torch.randn(2, 13, N, 2)
+    out = model(x, edge_index, edge_weight)
+    assert len(calls) == 1  # not once per layer (7 layers have a graph conv)
+    model(x, edge_index, edge_weight)
+    assert len(calls) == 2
+
+    # Reference: every layer normalises the CSR graph itself, as before.
+    adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(N, N))
+    adj = model.adaptive_adjacency()
+    powers = torch.stack([adj, adj @ adj])
+    h, skip = model.input_conv(x), 0
+    for layer in model.layers:
+        h, s = layer(h, adj_t, None, powers)
+        skip = skip + s
+    ref = model.end_conv2(F.relu(model.end_conv1(F.relu(skip))))  # [B, 1, N, T_out F_out]
+    ref = ref.view(2, N, 5, 3).transpose(1, 2)  # [B, T_out, N, F_out]
+    assert len(calls) == 2 + 7
+    assert torch.allclose(out, ref, atol=1e-6)

@@ -64,3 +64,16 @@ def test_gradients_save_load_errors(directed_graph):
         layer(x, edge_index, edge_weight)
     with pytest.raises(ValueError, match='needs at least 3'):
         layer(x[:, :2], edge_index, edge_weight, powers)
+
+
+def test_precomputed_supports_match(directed_graph):
+    edge_index, edge_weight, N = directed_graph
+    layer = GraphWaveNetLayer(4, 6, 5, dilation=2).eval()
+    x = torch.randn(2, 6, N, 4)
+    powers = torch.rand(2, N, N)
+    supports = DiffConv.transitions(edge_index, edge_weight, N)
+    out, skip = layer(x, supports, None, powers)
+    expected, expected_skip = layer(x, edge_index, edge_weight, powers)
+    assert torch.allclose(out, expected, atol=1e-6) and torch.equal(skip, expected_skip)
+    with pytest.raises(ValueError, match=f'num_nodes={N + 1}'):
+        layer(torch.randn(2, 6, N + 1, 4), supports, None, torch.rand(2, N + 1, N + 1))
