@@ -1,0 +1,138 @@
+r"""DCRNN: the diffusion convolutional recurrent neural network (encoder-decoder).
+
+Dimensions: B - batch, T - input steps, N - nodes, E - edges, F - features (F_in, F_out),
+H - hidden size, K - diffusion steps.
+"""
+from typing import Optional
+
+from torch import Tensor, nn
+from torch_geometric import is_compiling
+from torch_geometric.typing import OptTensor
+
+from pyg_ext.blocks.recurrent import Recurrent
+from pyg_ext.blocks.seq2seq import Seq2Seq
+from pyg_ext.nn.models.graph_rnn_model import check_model_input, sparse_adjacency_t
+from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
+from pyg_ext.utils.checks import check_index_range
+
+
+class DCRNN(nn.Module):
+    r"""The diffusion convolutional recurrent neural network from the `"Diffusion
+    Convolutional Recurrent Neural Network: Data-Driven Traffic Forecasting"
+    <https://arxiv.org/abs/1707.01926>`_ paper (Li et al., ICLR 2018): a sequence-to-sequence
+    model (:class:`~pyg_ext.blocks.Seq2Seq`) whose encoder and decoder are stacks of
+    diffusion-convolutional GRUs (:meth:`GraphGRUCell.dcgru
+    <pyg_ext.nn.recurrent.GraphGRUCell.dcgru>`), with the bidirectional diffusion
+    convolution (:class:`~pyg_ext.nn.conv.DiffConv`)
+
+    .. math::
+        \mathbf{\Theta} \star_{\mathcal{G}} \mathbf{X} = \sum_{k=0}^{K} \left(
+        (\mathbf{D}_O^{-1}\mathbf{W})^k \mathbf{X} \mathbf{\Theta}_{k,1} +
+        (\mathbf{D}_I^{-1}\mathbf{W}^{\top})^k \mathbf{X} \mathbf{\Theta}_{k,2} \right)
+
+    as every gate map. The encoder reads the window; its final states start the decoder,
+    which runs :obj:`horizon` steps from a zero "GO" input, each step's prediction
+    (a linear map of the last layer's state, per node) fed back as the next input. In
+    training with :obj:`targets`, each fed-back input is the true target with the
+    probability :math:`k / (k + \exp(i / k))` of scheduled sampling (:math:`i` =
+    :obj:`batches_seen`, :math:`k` = :obj:`cl_decay_steps`), one coin per step for the
+    whole batch, as in the paper; with :obj:`use_curriculum=False` the targets are always
+    fed (teacher forcing). :attr:`supports_teacher_forcing` tells a trainer to pass
+    ``targets=`` and ``batches_seen=``.
+
+    The diffusion uses the paper's powers :math:`\mathbf{P}^k`; the authors' code uses the
+    recursion :math:`\mathbf{x}_k = 2\mathbf{P}\mathbf{x}_{k-1} - \mathbf{x}_{k-2}`, which
+    spans the same polynomials (a reparametrisation of :math:`\mathbf{\Theta}`). Their gate
+    biases start at 1; here at 0. The transition matrices are computed from the graph on
+    the first forward and cached (``DiffConv(cached=True)``): **the model then serves that
+    one graph** (a graph with another node or edge count raises an error; one with the same
+    counts would silently reuse the cache). For changing graphs build it with
+    :obj:`cached=False`, which recomputes the transitions in every gate call (slower).
+
+    Args:
+        in_channels (int): Input features :math:`F_{in}` (e.g. 2: speed and time of day).
+        out_channels (int): Output features :math:`F_{out}` per predicted step.
+        hidden_channels (int): Hidden size :math:`H` (the paper's ``rnn_units``, 64).
+        horizon (int): Number of predicted steps (12 in the paper).
+        num_nodes (int, optional): If given, inputs must have this many nodes (the model
+            has no node-specific parameters). (default: :obj:`None`)
+        K (int, optional): Diffusion steps per direction (``max_diffusion_step``).
+            (default: :obj:`2`)
+        num_layers (int, optional): Layers of the encoder and of the decoder.
+            (default: :obj:`2`)
+        cl_decay_steps (float, optional): The scheduled sampling constant :math:`k`.
+            (default: :obj:`2000`)
+        use_curriculum (bool, optional): Scheduled sampling (:obj:`True`) or plain
+            teacher forcing when targets are given in training. (default: :obj:`True`)
+        dropout (float, optional): Dropout between recurrent layers. (default: :obj:`0.`)
+        cached (bool, optional): Cache the graph's transition matrices (see above).
+            (default: :obj:`True`)
+
+    Shapes:
+        - **input:** x :math:`(B, T, N, F_{in})`, edge_index :math:`(2, E)`, edge_weight
+          :math:`(E)` *(optional)*, targets :math:`(B, horizon, N, F_{out})` *(optional)*,
+          batches_seen: :obj:`int` *(needed in training with targets and curriculum)*
+        - **output:** :math:`(B, horizon, N, F_{out})`
+    """
+    #: :meth:`forward` takes ``targets`` and ``batches_seen`` (scheduled sampling).
+    supports_teacher_forcing = True
+
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int,
+                 horizon: int, num_nodes: Optional[int] = None, K: int = 2,
+                 num_layers: int = 2, cl_decay_steps: float = 2000,
+                 use_curriculum: bool = True, dropout: float = 0.0, cached: bool = True):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.hidden_channels = hidden_channels
+        self.horizon = horizon
+        self.num_nodes = num_nodes
+        self.K = K
+        self.num_layers = num_layers
+        H = hidden_channels
+
+        def stack(first: int) -> Recurrent:
+            return Recurrent([GraphGRUCell.dcgru(first if i == 0 else H, H, K, cached=cached)
+                              for i in range(num_layers)], dropout=dropout)
+
+        self.seq2seq = Seq2Seq(stack(in_channels), stack(out_channels),
+                               nn.Linear(H, out_channels), horizon,
+                               cl_decay_steps=cl_decay_steps, use_curriculum=use_curriculum)
+        self.reset_parameters()
+
+    @property
+    def encoder(self) -> Recurrent:
+        return self.seq2seq.encoder
+
+    @property
+    def decoder(self) -> Recurrent:
+        return self.seq2seq.decoder
+
+    def reset_parameters(self):
+        r"""Resets the encoder, the decoder and the readout (and clears the cached
+        transition matrices)."""
+        self.seq2seq.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor = None,
+                targets: Optional[Tensor] = None,
+                batches_seen: Optional[int] = None) -> Tensor:
+        check_model_input(x, edge_index, edge_weight, self.in_channels, self.num_nodes)
+        if is_compiling():
+            return self._forward(x, edge_index, edge_weight, targets, batches_seen)
+        try:
+            return self._forward(x, edge_index, edge_weight, targets, batches_seen)
+        except (IndexError, RuntimeError) as e:
+            check_index_range(edge_index, x.size(2), error=e)
+            raise
+
+    def _forward(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor,
+                 targets: Optional[Tensor], batches_seen: Optional[int]) -> Tensor:
+        # One CSR adjacency per forward, so DiffConv propagates with sparse matmuls.
+        adj_t = sparse_adjacency_t(edge_index, edge_weight, x.size(2), x.dtype)
+        pred, _ = self.seq2seq(x, adj_t, targets=targets, batches_seen=batches_seen)
+        return pred  # [B, horizon, N, F_out]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
+                f'hidden_channels={self.hidden_channels}, horizon={self.horizon}, '
+                f'num_layers={self.num_layers}, K={self.K})')

@@ -1,0 +1,76 @@
+r"""GConvLSTM: a Chebyshev graph convolutional LSTM forecaster.
+
+Dimensions: B - batch, T - input steps, N - nodes, E - edges, F - features (F_in, F_out),
+H - hidden size.
+"""
+from typing import Optional
+
+from torch import Tensor
+from torch_geometric.typing import OptTensor
+
+from pyg_ext.nn.models.graph_rnn_model import GraphRNNModel, scaled_laplacian_t
+from pyg_ext.nn.recurrent.graph_lstm_cell import GraphLSTMCell
+
+
+class GConvLSTM(GraphRNNModel):
+    r"""The graph convolutional LSTM (model 2) of the `"Structured Sequence Modeling with
+    Graph Convolutional Recurrent Networks" <https://arxiv.org/abs/1612.07659>`_ paper (Seo
+    et al., ICONIP 2018) as a forecaster: :obj:`num_layers` :class:`~pyg_ext.nn.recurrent.
+    GraphLSTMCell` layers with Chebyshev gates and peepholes (:meth:`GraphLSTMCell.
+    gconv_lstm <pyg_ext.nn.recurrent.GraphLSTMCell.gconv_lstm>`),
+
+    .. math::
+        \mathbf{i} = \sigma\Big(\sum_{k} T_k(\hat{\mathbf{L}}) \mathbf{X}
+        \mathbf{\Theta}^{xi}_k + \sum_{k} T_k(\hat{\mathbf{L}}) \mathbf{H}
+        \mathbf{\Theta}^{hi}_k + \mathbf{w}_{ci} \odot \mathbf{C} + \mathbf{b}_i\Big),
+        \quad \ldots
+
+    and a linear readout from the last hidden state :math:`\mathbf{H}` to all
+    :obj:`horizon` steps (see :class:`~pyg_ext.nn.models.GraphRNNModel`; the paper predicts
+    one step, the multi-step readout is this library's). The scaled Laplacian is computed
+    once per forward and shared by every gate and step, as a dense matrix for small graphs
+    and a CSR one otherwise.
+
+    Args:
+        in_channels (int): Input features :math:`F_{in}`.
+        out_channels (int): Output features :math:`F_{out}` per predicted step.
+        hidden_channels (int): Hidden size :math:`H`.
+        horizon (int): Number of predicted steps.
+        num_nodes (int, optional): If given, inputs must have this many nodes (the model
+            has no node-specific parameters). (default: :obj:`None`)
+        K (int, optional): Number of Chebyshev polynomials. (default: :obj:`2`)
+        num_layers (int, optional): Number of recurrent layers. (default: :obj:`1`)
+        normalization (str, optional): The Laplacian, :obj:`"sym"`, :obj:`"rw"` or
+            :obj:`None`. (default: :obj:`"sym"`)
+        peephole (bool, optional): Use the paper's peephole terms. (default: :obj:`True`)
+        dropout (float, optional): Dropout between layers. (default: :obj:`0.`)
+        dense (bool, optional): Propagate with a dense :math:`\hat{\mathbf{L}}` (batched
+            GEMMs) or a CSR one (sparse matmuls). (default: :obj:`None`: dense for graphs
+            of at most 256 nodes)
+
+    Shapes:
+        - **input:** x :math:`(B, T, N, F_{in})`, edge_index :math:`(2, E)`, edge_weight
+          :math:`(E)` *(optional)*
+        - **output:** :math:`(B, horizon, N, F_{out})`
+    """
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int,
+                 horizon: int, num_nodes: Optional[int] = None, K: int = 2,
+                 num_layers: int = 1, normalization: Optional[str] = 'sym',
+                 peephole: bool = True, dropout: float = 0.0,
+                 dense: Optional[bool] = None):
+        cells = [GraphLSTMCell.gconv_lstm(in_channels if i == 0 else hidden_channels,
+                                          hidden_channels, K, normalization,
+                                          normalize=False, peephole=peephole)
+                 for i in range(num_layers)]
+        super().__init__(cells, in_channels, out_channels, hidden_channels, horizon,
+                         num_nodes, dropout)
+        self.K = K
+        self.normalization = normalization
+        self.dense = dense
+
+    def graph_args(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor) -> tuple:
+        return (scaled_laplacian_t(edge_index, edge_weight, x.size(2), x.dtype,
+                                   self.normalization, self.dense), )
+
+    def _repr_extra(self) -> str:
+        return f', K={self.K}'

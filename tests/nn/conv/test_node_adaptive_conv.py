@@ -1,0 +1,106 @@
+import io
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from pyg_ext.nn.conv.node_adaptive_conv import NodeAdaptiveConv
+
+TOL = dict(atol=1e-5, rtol=1e-5)
+N, D = 6, 4
+
+
+def agcrn_reference(conv, x, adj, emb):
+    """AGCRN's AVWGCN, written as in the authors' code: stacked supports [I, A, 2A^2 - I, ...],
+    node weights einsum('nd,dkio->nkio'), x_g einsum('knm,bmc->bknc')."""
+    supports = [torch.eye(adj.size(0)), adj]
+    for _ in range(2, conv.K):
+        supports.append(2 * adj @ supports[-1] - supports[-2])
+    supports = torch.stack(supports[:conv.K])  # [K, N, N]
+    weights = torch.einsum('nd,dkio->nkio', emb, conv.weight_pool)
+    bias = emb @ conv.bias_pool
+    x_g = torch.einsum('knm,bmc->bknc', supports, x).permute(0, 2, 1, 3)  # [B, N, K, C]
+    return torch.einsum('bnki,nkio->bno', x_g, weights) + bias
+
+
+def inputs(B=3, F=5):
+    adj = torch.relu(torch.randn(N, N)).softmax(dim=1)
+    return torch.randn(B, N, F), adj, torch.randn(N, D)
+
+
+def test_repr_and_parameters():
+    conv = NodeAdaptiveConv(5, 8, K=2, embedding_dim=D)
+    assert str(conv) == 'NodeAdaptiveConv(5, 8, K=2, embedding_dim=4)'
+    assert conv.weight_pool.shape == (D, 2, 5, 8) and conv.bias_pool.shape == (D, 8)
+    assert NodeAdaptiveConv(5, 8, 2, D, bias=False).bias_pool is None
+
+
+@pytest.mark.parametrize('K', [1, 2, 3])
+def test_equals_agcrn_formula(K):
+    conv = NodeAdaptiveConv(5, 8, K, D)
+    torch.nn.init.normal_(conv.bias_pool)
+    x, adj, emb = inputs()
+    assert_close(conv(x, adj, emb), agcrn_reference(conv, x, adj, emb), **TOL)
+
+
+def test_every_node_has_its_own_filter():
+    # Same features on two nodes, no graph: outputs differ because the embeddings differ.
+    conv = NodeAdaptiveConv(5, 8, K=1, embedding_dim=D)
+    x = torch.randn(1, 5).expand(N, 5)
+    out = conv(x, torch.eye(N), torch.randn(N, D))
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_leading_dimensions_and_layout():
+    conv = NodeAdaptiveConv(5, 8, K=3, embedding_dim=D)
+    x, adj, emb = inputs()
+    x = torch.randn(2, 4, N, 5)  # [B, T, N, F]
+    out = conv(x, adj, emb)
+    assert out.shape == (2, 4, N, 8)
+    assert out.movedim(-2, 0).is_contiguous()  # nodes first in memory
+    for t in range(4):
+        assert_close(out[:, t], conv(x[:, t], adj, emb), **TOL)
+    assert_close(conv(x[0, 0], adj, emb), out[0, 0], **TOL)  # [N, F]
+
+
+def test_gradients_and_save_load():
+    conv = NodeAdaptiveConv(5, 8, K=2, embedding_dim=D)
+    x, adj, emb = inputs()
+    adj.requires_grad_()
+    emb.requires_grad_()
+    conv(x, adj, emb).pow(2).sum().backward()
+    for name, p in conv.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert adj.grad.abs().sum() > 0 and emb.grad.abs().sum() > 0
+    buf = io.BytesIO()
+    torch.save(conv, buf)
+    buf.seek(0)
+    assert_close(torch.load(buf, weights_only=False)(x, adj, emb), conv(x, adj, emb))
+
+
+def test_generated_filters_have_glorot_scale():
+    conv = NodeAdaptiveConv(64, 64, K=2, embedding_dim=10)
+    weight = torch.randn(500, 10) @ conv.weight_pool.view(10, -1)
+    bound = (6.0 / (2 * 64 + 64)) ** 0.5
+    assert abs(weight.std().item() - bound / 3 ** 0.5) < 0.1 * bound
+
+
+def test_compiles_without_graph_breaks():
+    conv = NodeAdaptiveConv(5, 8, K=3, embedding_dim=D)
+    explain = torch._dynamo.explain(conv)(*inputs())
+    assert explain.graph_break_count == 0
+
+
+def test_errors():
+    with pytest.raises(ValueError, match='must be >= 1'):
+        NodeAdaptiveConv(5, 8, K=0, embedding_dim=D)
+    conv = NodeAdaptiveConv(5, 8, K=2, embedding_dim=D)
+    x, adj, emb = inputs()
+    with pytest.raises(ValueError, match='in_channels=3'):
+        conv(torch.randn(2, N, 3), adj, emb)
+    with pytest.raises(ValueError, match=r'dense \[N, N\]'):
+        conv(x, adj[:-1], emb)
+    with pytest.raises(ValueError, match='one embedding per node'):
+        conv(x, adj, emb[:, :2])
+    with pytest.raises(ValueError, match='add a feature dimension'):
+        conv(torch.randn(N), adj, emb)

@@ -1,0 +1,122 @@
+import pytest
+import torch
+from torch.testing import assert_close
+
+from pyg_ext.nn.models.dcrnn import DCRNN
+from pyg_ext.nn.models.graph_rnn_model import sparse_adjacency_t
+
+pytestmark = pytest.mark.filterwarnings('ignore:Sparse CSR tensor support:UserWarning',
+                                        'ignore:Sparse invariant checks:UserWarning')
+TOL = dict(atol=1e-5, rtol=1e-4)
+F_IN, F_OUT, H, HORIZON = 2, 1, 8, 4
+
+
+def model_and_data(directed_graph, **kw):
+    edge_index, edge_weight, N = directed_graph
+    model = DCRNN(F_IN, F_OUT, H, HORIZON, **kw)
+    x = torch.randn(2, 5, N, F_IN)
+    y = torch.randn(2, HORIZON, N, F_OUT)
+    return model, x, y, edge_index, edge_weight
+
+
+def dense_diffusion(conv, x, edge_index, edge_weight, N):
+    W = torch.zeros(N, N).index_put_((edge_index[0], edge_index[1]), edge_weight,
+                                     accumulate=True)
+    d_out, d_in = W.sum(1), W.sum(0)
+    P_f = torch.where(d_out > 0, 1 / d_out, torch.zeros_like(d_out))[:, None] * W
+    P_b = torch.where(d_in > 0, 1 / d_in, torch.zeros_like(d_in))[:, None] * W.t()
+    out = x @ conv.weight[0] + conv.bias
+    for k in range(1, conv.K + 1):
+        out = out + torch.linalg.matrix_power(P_f, k) @ x @ conv.weight[k]
+        out = out + torch.linalg.matrix_power(P_b, k) @ x @ conv.weight[conv.K + k]
+    return out
+
+
+def test_cell_diffusion_on_the_models_sparse_graph_equals_dense_formula(directed_graph):
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph)
+    N = x.size(2)
+    cell = model.encoder.cells[0]
+    with torch.no_grad():
+        for m in (cell.input_map, cell.hidden_map, cell.candidate_map):
+            m.bias.normal_()
+    adj_t = sparse_adjacency_t(edge_index, edge_weight, N, x.dtype)  # what forward passes
+    h = torch.randn(2, N, H)
+
+    def gconv(conv, v):
+        return dense_diffusion(conv, v, edge_index, edge_weight, N)
+
+    gx, gh = gconv(cell.input_map, x[:, 0]), gconv(cell.hidden_map, h)
+    r = torch.sigmoid(gx[..., :H] + gh[..., :H])
+    u = torch.sigmoid(gx[..., H:2 * H] + gh[..., H:])
+    c = torch.tanh(gx[..., 2 * H:] + gconv(cell.candidate_map, r * h))
+    assert_close(cell(x[:, 0], h, adj_t), u * h + (1 - u) * c, **TOL)
+
+
+def test_equals_encoder_decoder_loop(directed_graph):
+    # The paper's seq2seq, stepped by hand with the cells on the raw edge_index.
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, cached=False)
+    model.eval()
+    g = (edge_index, edge_weight)
+    states = [None, None]
+    for t in range(x.size(1)):
+        inp = x[:, t]
+        for i, cell in enumerate(model.encoder.cells):
+            states[i] = inp = cell(inp, states[i], *g)
+    inp, preds = torch.zeros(2, x.size(2), F_OUT), []
+    for _ in range(HORIZON):
+        for i, cell in enumerate(model.decoder.cells):
+            states[i] = inp = cell(inp, states[i], *g)
+        inp = model.seq2seq.readout(inp)
+        preds.append(inp)
+    assert_close(model(x, *g), torch.stack(preds, 1), **TOL)
+
+
+def test_teacher_forcing(directed_graph):
+    model, x, y, edge_index, edge_weight = model_and_data(directed_graph,
+                                                          use_curriculum=False)
+    g = (edge_index, edge_weight)
+    model.train()  # dropout is 0, so training mode is deterministic
+    out = model(x, *g, targets=y)
+    y2 = y.clone()
+    y2[:, 1] += 1.0  # the true value of step 1 is fed as the input of step 2
+    out2 = model(x, *g, targets=y2)
+    assert_close(out2[:, :2], out[:, :2])
+    assert not torch.allclose(out2[:, 2:], out[:, 2:])
+    free = model(x, *g)  # no targets: the predictions are fed back
+    assert_close(free[:, 0], out[:, 0])
+    assert not torch.allclose(free[:, 1:], out[:, 1:])
+    model.eval()  # evaluation never reads the targets
+    assert_close(model(x, *g, targets=y2), model(x, *g))
+
+
+def test_scheduled_sampling(directed_graph):
+    model, x, y, edge_index, edge_weight = model_and_data(directed_graph)
+    g = (edge_index, edge_weight)
+    model.train()
+    with pytest.raises(ValueError, match='batches_seen'):
+        model(x, *g, targets=y)
+    # Late in training the probability of feeding targets is 0: free running.
+    assert_close(model(x, *g, targets=y, batches_seen=10 ** 6), model(x, *g))
+    assert model.seq2seq.teacher_forcing_probability(0) == pytest.approx(2000 / 2001)
+    with pytest.raises(ValueError, match='targets'):
+        model(x, *g, targets=y[:, :2], batches_seen=0)
+
+
+def test_cache_serves_one_graph(directed_graph):
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph)
+    model(x, edge_index, edge_weight)
+    with pytest.raises(ValueError, match='cached=False'):
+        model(x, edge_index[:, :-1], edge_weight[:-1])
+    fresh = DCRNN(F_IN, F_OUT, H, HORIZON, cached=False)
+    fresh.load_state_dict(model.state_dict())
+    assert_close(fresh(x, edge_index, edge_weight), model(x, edge_index, edge_weight), **TOL)
+    assert fresh(x, edge_index[:, :-1], edge_weight[:-1]).shape == (2, HORIZON, x.size(2), 1)
+    model.reset_parameters()  # also clears the cache
+    assert model(x, edge_index[:, :-1], edge_weight[:-1]).shape == (2, HORIZON, x.size(2), 1)
+
+
+def test_layers_and_diffusion_steps():
+    model = DCRNN(2, 1, 16, horizon=12, K=3, num_layers=3)
+    assert model.encoder.num_layers == model.decoder.num_layers == 3
+    assert model.encoder.cells[0].input_map.weight.shape == (7, 2, 48)  # 2K + 1 blocks
+    assert model.decoder.cells[0].input_size == 1
