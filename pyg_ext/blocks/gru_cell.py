@@ -125,15 +125,20 @@ class GRUCell(nn.Module):
         check_gate_width(gh, n_hidden, 'hidden_map(state)',
                          f'With reset_after={self.reset_after}, build hidden_map to map '
                          f'hidden_size -> {n_hidden // H} * hidden_size.')
-        rz = torch.sigmoid(x_proj[..., :2 * H] + gh[..., :2 * H])  # [*, 2H]
-        r, z = rz[..., :H], rz[..., H:]  # [*, H] each
+        # split/chunk rather than slicing: a slice's backward zero-fills the full gate width
+        x_rz, x_n = x_proj.split([2 * H, H], dim=-1)  # [*, 2H], [*, H]
         if self.reset_after:
-            n = torch.tanh(x_proj[..., 2 * H:] + r * gh[..., 2 * H:])  # [*, H]
+            gh_rz, gh_n = gh.split([2 * H, H], dim=-1)  # [*, 2H], [*, H]
+        else:
+            gh_rz, gh_n = gh, None
+        r, z = torch.sigmoid(x_rz + gh_rz).chunk(2, dim=-1)  # [*, H] each
+        if self.reset_after:
+            n = torch.tanh(x_n + r * gh_n)  # [*, H]
         else:
             gc = self.candidate_map(r * state, *args, **kwargs)  # [*, H]
             check_gate_width(gc, H, 'candidate_map(r * state)',
                              'Build candidate_map to map hidden_size -> hidden_size.')
-            n = torch.tanh(x_proj[..., 2 * H:] + gc)  # [*, H]
+            n = torch.tanh(x_n + gc)  # [*, H]
         return n + z * (state - n)  # = (1 - z) * n + z * h
 
     def forward(self, x: Tensor, state: Optional[Tensor] = None, *args, **kwargs) -> Tensor:

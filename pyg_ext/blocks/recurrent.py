@@ -118,9 +118,12 @@ class Recurrent(nn.Module):
         if T == 0:
             raise ValueError("'x' has no time steps (T = 0); pass at least one step")
         x_proj = cell.input_projection(x, *args, **kwargs)  # [B, T, *, G * H]
+        # unbind, not x_proj[:, t]: each slice's backward would zero-fill a whole-sequence
+        # gradient, whereas unbind's backward stacks the step gradients once.
+        steps = x_proj.unbind(1)  # T x [B, *, G * H]
         outs: List[Tensor] = []
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            state = cell.step(x_proj[:, t], state, *args, **kwargs)
+            state = cell.step(steps[t], state, *args, **kwargs)
             outs.append(_hidden(state))  # [B, *, H]
         if reverse:
             outs.reverse()
