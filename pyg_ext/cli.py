@@ -9,6 +9,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import pyg_ext
 from pyg_ext.catalogue import format_catalogue
+from pyg_ext.forecast import arguments as forecast_arguments
+from pyg_ext.ogb import command as ogb_command
 
 
 def _add_catalogue(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +26,9 @@ def _run_catalogue(args: argparse.Namespace) -> int:
 COMMANDS: Dict[str, Tuple[str, Callable, Callable]] = {
     'catalogue': ('print the module catalogue: module, paper, where it lives',
                   _add_catalogue, _run_catalogue),
+    'forecast': (forecast_arguments.HELP, forecast_arguments.add_arguments,
+                 forecast_arguments.run),
+    'ogb': (ogb_command.HELP, ogb_command.add_arguments, ogb_command.run),
 }
 
 

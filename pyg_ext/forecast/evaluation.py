@@ -1,0 +1,40 @@
+r"""The training loss and the evaluation of any forecaster over the windows of a split.
+
+Dimensions: B - batch, T_in - input steps, T_out - horizon, N - nodes, F_in / F_out - input /
+target features.
+"""
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor
+
+from pyg_ext.data.window_dataset import WindowDataset
+from pyg_ext.forecast import distributed
+from pyg_ext.forecast.horizon_metrics import HorizonMetrics
+
+Predict = Callable[[Tensor, Tensor], Tensor]
+
+
+def masked_mae_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    r"""Mean of :math:`|\hat{y} - y|` over observed, finite targets (0 if there are none)."""
+    valid = mask & torch.isfinite(target)
+    err = torch.where(valid, pred - target, torch.zeros((), dtype=pred.dtype,
+                                                       device=pred.device))
+    return err.abs().sum() / valid.sum().clamp(min=1)
+
+
+@torch.no_grad()
+def evaluate_windows(predict: Predict, dataset: WindowDataset, batch_size: int,
+                     device: Optional[torch.device] = None) -> HorizonMetrics:
+    r"""Masked MAE / RMSE / MAPE per horizon step of ``predict(windows, x)`` (predictions on
+    the original scale, ``[B, T_out, N, F_out]``) over every window of :obj:`dataset`. In a
+    distributed run each process takes every ``world_size``-th window and the sums are
+    all-reduced, so every process returns the metrics of the whole dataset."""
+    rank = torch.distributed.get_rank() if distributed.active() else 0
+    world = torch.distributed.get_world_size() if distributed.active() else 1
+    metrics = HorizonMetrics(dataset.horizon, device=device or dataset.y.device)
+    for windows in torch.arange(rank, len(dataset), world).split(batch_size):
+        x, y, mask = dataset.get_batch(windows)
+        metrics.update(predict(windows, x), y, mask)
+    distributed.all_reduce_sum_(metrics.sums)
+    return metrics

@@ -1,0 +1,82 @@
+r"""PNG figures of a forecasting run, drawn with matplotlib's Agg canvas (no display needed).
+
+Dimensions: L - time points of a plotted stretch, K - plotted sensors.
+"""
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple, Union
+
+import numpy as np
+
+PathLike = Union[str, Path]
+
+
+def _figure(rows: int, cols: int, width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width * cols, height * rows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    # Fixed margins (in inches) rather than a layout engine, which costs a second per figure.
+    w, h = width * cols, height * rows
+    fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, bottom=0.6 / h, top=1 - 0.4 / h,
+                        hspace=0.45, wspace=0.3)
+    return fig, axes
+
+
+def plot_learning_curves(histories: Dict[str, Dict[str, List[float]]], path: PathLike,
+                         unit: str = '') -> Path:
+    r"""Training loss and validation MAE per epoch, one panel per trained model.
+
+    Args:
+        histories (dict): ``model name -> {'train_loss': [...], 'val_mae': [...]}``.
+        path (str or Path): The PNG to write.
+        unit (str, optional): Unit of the data, for the y label. (default: :obj:`''`)
+    """
+    from matplotlib.ticker import MaxNLocator
+    fig, axes = _figure(1, max(len(histories), 1), 5.0, 3.5)
+    for ax, (name, history) in zip(axes[0], histories.items()):
+        epochs = np.arange(1, len(history['train_loss']) + 1)
+        ax.plot(epochs, history['train_loss'], marker='o', label='train loss (masked MAE)')
+        ax.plot(epochs, history['val_mae'], marker='s', label='validation MAE')
+        if len(history['val_mae']):
+            best = int(np.argmin(history['val_mae']))
+            ax.axvline(best + 1, color='grey', linestyle=':', label=f'best epoch {best + 1}')
+        ax.set_title(name)
+        ax.set_xlabel('epoch')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(f'MAE {unit}'.strip())
+        ax.legend()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_predictions(truth: Tuple[np.ndarray, np.ndarray],
+                     forecasts: Dict[str, Tuple[np.ndarray, np.ndarray]],
+                     sensors: Sequence[str], path: PathLike, ylabel: str = 'value',
+                     xlabel: str = 'time') -> Path:
+    r"""True against forecast series of a few sensors over a stretch of the test split,
+    one panel per sensor.
+
+    Args:
+        truth (tuple): ``(times [L], values [L, K])``; missing values as ``NaN``.
+        forecasts (dict): ``label -> (times [L'], values [L', K])``, e.g. the forecasts made
+            3 and 12 steps ahead, each placed at the time it forecasts.
+        sensors (sequence of str): The :math:`K` sensor names.
+        path (str or Path): The PNG to write.
+        ylabel (str, optional): The y label. (default: :obj:`'value'`)
+        xlabel (str, optional): The x label. (default: :obj:`'time'`)
+    """
+    fig, axes = _figure(len(sensors), 1, 11.0, 2.4)
+    times, values = truth
+    for k, (ax, sensor) in enumerate(zip(axes[:, 0], sensors)):
+        ax.plot(times, values[:, k], color='black', linewidth=1.2, label='true')
+        for label, (t, v) in forecasts.items():
+            ax.plot(t, v[:, k], linewidth=1.0, alpha=0.85, label=label)
+        ax.set_title(f'sensor {sensor}', fontsize=9)
+        ax.set_ylabel(ylabel)
+    axes[-1, 0].set_xlabel(xlabel)
+    axes[0, 0].legend(fontsize=8, ncol=len(forecasts) + 1)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path

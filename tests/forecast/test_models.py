@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from pyg_ext.forecast.models import MODELS, build_model, curriculum_decay_steps, model_class
+from pyg_ext.nn.models.historical_average import HistoricalAverage
+
+
+@pytest.mark.parametrize('name', sorted(set(MODELS) - {'historical_average'}))
+def test_every_model_builds_by_name_and_forecasts(name, directed_graph):
+    edge_index, edge_weight, num_nodes = directed_graph
+    model = build_model(name, in_channels=2, out_channels=1, hidden_channels=8, horizon=3,
+                        num_nodes=num_nodes, input_steps=12)
+    assert isinstance(getattr(type(model), 'supports_teacher_forcing'), bool)
+    out = model(torch.randn(2, 12, num_nodes, 2), edge_index, edge_weight)
+    assert out.shape == (2, 3, num_nodes, 1)
+
+
+def test_lookup_and_errors():
+    assert model_class('historical-average') is HistoricalAverage
+    with pytest.raises(ValueError, match="unknown model 'nope'; use one of"):
+        model_class('nope')
+    with pytest.raises(ValueError, match='fitted, not trained'):
+        build_model('historical_average', 1, 1, 8, 3, 4, 12)
+
+
+def test_scheduled_sampling_decay_follows_the_run_length():
+    from pyg_ext.blocks.seq2seq import inverse_sigmoid_schedule
+    # DCRNN's k = 2000 on METR-LA: ~375 batches per epoch for 100 epochs.
+    assert curriculum_decay_steps(375 * 100) == pytest.approx(2000, rel=0.02)
+    k = curriculum_decay_steps(220)
+    assert inverse_sigmoid_schedule(0.4 * 220, k) == pytest.approx(0.5)
+    model = build_model('dcrnn', 2, 1, 4, 3, 7, 12, total_batches=220)
+    assert model.seq2seq.cl_decay_steps == pytest.approx(k)
+    model = build_model('dcrnn', 2, 1, 4, 3, 7, 12, total_batches=220, cl_decay_steps=50.0)
+    assert model.seq2seq.cl_decay_steps == 50.0
+    assert build_model('dcrnn', 2, 1, 4, 3, 7, 12).seq2seq.cl_decay_steps == 2000

@@ -1,0 +1,149 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from pyg_ext.data.standard_scaler import StandardScaler
+from pyg_ext.data.window_dataset import WindowDataset
+from pyg_ext.forecast.checkpoint import load_checkpoint
+from pyg_ext.forecast.trainer import Trainer
+from pyg_ext.nn.models.gru_baseline import GRUBaseline
+
+EDGES = torch.tensor([[0], [0]])
+
+
+class Constant(nn.Module):
+    r"""Forecasts one learnable value (scaled units) everywhere."""
+    supports_teacher_forcing = False
+
+    def __init__(self, horizon: int, value: float = 1.0):
+        super().__init__()
+        self.horizon, self.value = horizon, value
+        self.bias = nn.Parameter(torch.empty(1))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            self.bias.fill_(self.value)
+
+    def forward(self, x, edge_index, edge_weight=None):
+        return self.bias.expand(x.size(0), self.horizon, x.size(2), 1)
+
+
+class Recorder(Constant):
+    supports_teacher_forcing = True
+
+    def forward(self, x, edge_index, edge_weight=None, targets=None, batches_seen=None):
+        self.calls = getattr(self, 'calls', []) + [(targets, batches_seen)]
+        return super().forward(x, edge_index, edge_weight)
+
+
+def _scaler(mean=10.0, std=2.0):
+    scaler = StandardScaler()
+    scaler.mean, scaler.std = torch.full((1, 1, 1), mean), torch.full((1, 1, 1), std)
+    return scaler
+
+
+def _hand_case():
+    y = torch.tensor([10., 14., 11., 16., 12., 9.]).view(6, 1, 1)  # [T, N=1, F=1]
+    mask = torch.ones_like(y, dtype=torch.bool)
+    mask[3] = False  # the 16 is missing
+    return WindowDataset((y - 10) / 2, y, mask, input_steps=2, horizon=2)
+
+
+def test_metrics_and_loss_are_on_the_inverse_scaled_values():
+    ds = _hand_case()  # windows' targets: [11, 16*], [16*, 12], [12, 9]
+    trainer = Trainer(Constant(2, value=1.0), ds, ds, EDGES, None, _scaler(), epochs=1,
+                      batch_size=2, lr=0.0, progress=False)
+    # Scaled output 1 -> 1 * 2 + 10 = 12 in original units.
+    out = trainer.evaluate(ds).compute()
+    assert out['per_step']['mae'].tolist() == pytest.approx([(1 + 0) / 2, (0 + 3) / 2])
+    assert out['per_step']['rmse'].tolist() == pytest.approx([math.sqrt(1 / 2),
+                                                               math.sqrt(9 / 2)])
+    assert out['per_step']['mape'].tolist() == pytest.approx([(1 / 11) / 2, (3 / 9) / 2])
+    trainer.module.reset_parameters()
+    assert trainer.train_epoch() == pytest.approx((1 + 0 + 0 + 3) / 4)  # lr = 0: raw MAE
+
+
+def test_teacher_forcing_gets_scaled_targets_and_batches_seen():
+    ds = _hand_case()
+    model = Recorder(2)
+    trainer = Trainer(model, ds, ds, EDGES, None, _scaler(), epochs=2, batch_size=2,
+                      progress=False)
+    trainer.fit(resume=False)
+    train_calls = [c for c in model.calls if c[0] is not None]
+    assert [c[1] for c in train_calls] == [0, 1, 2, 3]  # 2 batches per epoch, 2 epochs
+    targets = torch.cat([c[0] for c in train_calls[:2]]).flatten().sort().values
+    # Scaled targets of the 3 windows; the missing 16 becomes 0 (the mean).
+    assert targets.tolist() == pytest.approx(sorted([0.5, 0, 0, 1, 1, -0.5]))
+    assert all(c[1] is None for c in model.calls if c[0] is None)  # evaluation: no targets
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(tmp_path):
+    ds = _hand_case()
+    trainer = Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), epochs=20, batch_size=2,
+                      lr=0.0, patience=2, progress=False, checkpoint=tmp_path / 'c.pt')
+    summary = trainer.fit()
+    assert summary['epochs_run'] == 3 and summary['stopped_early']
+    assert summary['best_epoch'] == 1 and len(summary['history']['val_mae']) == 3
+    state = load_checkpoint(tmp_path / 'c.pt')
+    assert {'config', 'epoch', 'model', 'optimizer', 'best_state', 'best_val', 'best_epoch',
+            'bad_epochs', 'stopped_early', 'batches_seen', 'history', 'rng'} <= set(state)
+    again = Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), epochs=20, batch_size=2,
+                    patience=2, progress=False, checkpoint=tmp_path / 'c.pt')
+    assert again.fit()['resumed_from'] == 3  # finished: nothing more to train
+
+
+def _gru_trainer(series, tmp_path, **kwargs):
+    torch.manual_seed(123)  # the RNG state differs from that of the first run
+    T = series.size(0)
+    mask = torch.ones_like(series, dtype=torch.bool)
+    train = WindowDataset(series, series, mask, 4, 2, end=int(0.8 * T))
+    val = WindowDataset(series, series, mask, 4, 2, start=int(0.8 * T))
+    model = GRUBaseline(1, 1, hidden_channels=6, horizon=2, num_layers=2, dropout=0.5)
+    return Trainer(model, train, val, EDGES, None, _scaler(0.0, 1.0), batch_size=8,
+                   progress=False, checkpoint=tmp_path / 'c.pt', seed=7, **kwargs)
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    series = torch.randn(60, 3, 1).cumsum(0)
+    (tmp_path / 'a').mkdir()
+    (tmp_path / 'b').mkdir()
+    full = _gru_trainer(series, tmp_path / 'a', epochs=3)
+    ref = full.fit()
+
+    interrupted = _gru_trainer(series, tmp_path / 'b', epochs=3)
+    original = Trainer.train_epoch
+
+    def train_epoch(self):
+        if self.epoch == 2:
+            raise KeyboardInterrupt
+        return original(self)
+    monkeypatch.setattr(Trainer, 'train_epoch', train_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit()
+    monkeypatch.setattr(Trainer, 'train_epoch', original)
+    assert load_checkpoint(tmp_path / 'b' / 'c.pt')['epoch'] == 2
+
+    resumed = _gru_trainer(series, tmp_path / 'b', epochs=3)
+    out = resumed.fit()
+    assert out['resumed_from'] == 2 and out['epochs_run'] == 3
+    assert out['history']['val_mae'] == ref['history']['val_mae']
+    assert out['history']['train_loss'] == ref['history']['train_loss']
+    for key, value in full.module.state_dict().items():
+        assert torch.equal(value, resumed.module.state_dict()[key]), key
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    ds = _hand_case()
+    Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), epochs=1, batch_size=2,
+            progress=False, checkpoint=tmp_path / 'c.pt', config={'model': 'a'}).fit()
+    other = Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), epochs=1, batch_size=2,
+                    progress=False, checkpoint=tmp_path / 'c.pt', config={'model': 'b'})
+    with pytest.raises(ValueError, match='--no-resume'):
+        other.fit()
+    assert other.fit(resume=False)['resumed_from'] == 0
+    assert repr(other) == 'Trainer(model, epochs=1, batch_size=2, patience=10)'
+    with pytest.raises(ValueError, match='patience >= 1'):
+        Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), patience=0)
