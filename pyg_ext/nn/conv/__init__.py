@@ -1,0 +1,15 @@
+"""Graph layers as PyG ``MessagePassing`` classes, one per file."""
+from pyg_ext.nn.conv.diff_conv import DiffConv, DiffusionSupports
+from pyg_ext.nn.conv.gated_graph_residual_conv import GatedGraphResidualConv
+from pyg_ext.nn.conv.graph_attention_conv import GraphAttentionConv
+from pyg_ext.nn.conv.graph_transformer_conv import GraphTransformerConv
+from pyg_ext.nn.conv.moe_conv import MoEConv
+
+__all__ = [
+    'GraphAttentionConv',
+    'GraphTransformerConv',
+    'DiffConv',
+    'DiffusionSupports',
+    'GatedGraphResidualConv',
+    'MoEConv',
+]
