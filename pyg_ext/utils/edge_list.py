@@ -1,4 +1,4 @@
-r"""Turn any PyG adjacency into one edge list, and explain bad node indices.
+r"""Turn any PyG adjacency into one edge list; self-loops and edge-attribute checks for it.
 
 Dimensions: N_src / N_dst - source / target nodes (equal for a plain graph), E - edges,
 F_E - edge features.
@@ -69,27 +69,6 @@ def _check_sparse_size(shape: Tuple[int, ...], num_src: int, num_dst: int,
         raise ValueError("'edge_attr' was given with a sparse adjacency; put the edge features "
                          "in the sparse matrix's values instead (a hybrid tensor [N, N, F_E], "
                          "e.g. to_torch_csr_tensor(edge_index.flip(0), edge_attr))")
-
-
-def check_index_range(edge_index: Tensor, num_src: int, num_dst: int,
-                      error: Optional[Exception] = None) -> None:
-    r"""Raises an :class:`IndexError` that names the bad node if :obj:`edge_index` points
-    outside :math:`[0, N_{src})` (row 0) or :math:`[0, N_{dst})` (row 1); otherwise returns.
-    It reads the indices on the host: call it on an error path, not on every step."""
-    if (not isinstance(edge_index, Tensor) or edge_index.is_sparse or edge_index.dim() != 2
-            or edge_index.size(0) != 2 or edge_index.numel() == 0
-            or edge_index.is_floating_point()):
-        return
-    for row, num, name in ((0, num_src, 'source'), (1, num_dst, 'target')):
-        low, high = int(edge_index[row].min()), int(edge_index[row].max())
-        if low >= 0 and high < num:
-            continue
-        bad = low if low < 0 else high
-        raise IndexError(
-            f"'edge_index' refers to {name} node {bad}, but the {name} features have {num} "
-            f"nodes in dimension -2 (valid indices 0 ... {num - 1}); make sure x and "
-            f"edge_index describe the same graph, or relabel the nodes (e.g. "
-            f"torch_geometric.utils.subgraph(..., relabel_nodes=True))") from error
 
 
 def add_self_loops_masked(edge_index: Tensor, edge_attr: OptTensor, size: Tuple[int, int],

@@ -6,7 +6,6 @@ from torch_geometric.utils import add_self_loops, remove_self_loops, to_torch_cs
 from pyg_ext.utils.edge_list import (
     add_self_loops_masked,
     check_edge_attr,
-    check_index_range,
     to_edge_list,
 )
 
@@ -48,15 +47,6 @@ def test_add_self_loops_masked_bipartite():
     index, attr, loop_mask = add_self_loops_masked(torch.tensor([[0, 4], [1, 0]]), None, (5, 2))
     assert torch.equal(index, torch.tensor([[0, 4, 0, 1], [1, 0, 0, 1]])) and attr is None
     assert not loop_mask.any()
-
-
-def test_check_index_range():
-    check_index_range(EDGES, 4, 4)  # fine: returns
-    with pytest.raises(IndexError, match='refers to target node 2, but the target features '
-                                         'have 2 nodes'):
-        check_index_range(EDGES, 4, 2)
-    with pytest.raises(IndexError, match='refers to source node -1'):
-        check_index_range(torch.tensor([[-1], [0]]), 4, 4)
 
 
 def test_check_edge_attr():

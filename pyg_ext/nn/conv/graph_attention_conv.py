@@ -19,13 +19,8 @@ from torch_geometric.utils import softmax
 from pyg_ext.blocks.additive_score import AdditiveScore
 from pyg_ext.blocks.attention_score import AttentionScore
 from pyg_ext.blocks.multi_head_attention import SCORES
-from pyg_ext.utils.checks import check_feature_size
-from pyg_ext.utils.edge_list import (
-    add_self_loops_masked,
-    check_edge_attr,
-    check_index_range,
-    to_edge_list,
-)
+from pyg_ext.utils.checks import check_index_range, check_node_inputs
+from pyg_ext.utils.edge_list import add_self_loops_masked, check_edge_attr, to_edge_list
 
 NodeInput = Union[Tensor, Tuple[Tensor, Tensor]]
 
@@ -35,7 +30,7 @@ class GraphAttentionConv(MessagePassing):
     the additive score gives GAT (`"Graph Attention Networks"
     <https://arxiv.org/abs/1710.10903>`_, Velickovic et al. 2018), the scaled dot product
     the graph transformer of `"Masked Label Prediction"
-    <https://arxiv.org/abs/2009.03509>`_ (Shi et al. 2021), and the dot and bilinear scores
+    <https://arxiv.org/abs/2009.03509>`_ (Shi et al. 2021), and the dot and bilinear scores give
     Luong et al.'s forms on graphs. Per head :math:`h`,
 
     .. math::
@@ -51,10 +46,11 @@ class GraphAttentionConv(MessagePassing):
     :meth:`~pyg_ext.blocks.AttentionScore.prepare_query` and
     :meth:`~pyg_ext.blocks.AttentionScore.prepare_key` run once per node, its
     :meth:`~pyg_ext.blocks.AttentionScore.pairwise` once per edge (in :meth:`edge_update`).
-    The edge features :math:`\mathbf{e}_{ji}` of the edge :math:`j \to i` are embedded by :obj:`lin_edge` into the space of the *prepared*
-    keys and added there: for the dot-product scores (identity key step) that is the key
-    itself, as in :class:`~torch_geometric.nn.conv.TransformerConv`; for the rank-one
-    additive score it is one scalar per head inside the LeakyReLU, as in
+    The edge features :math:`\mathbf{e}_{ji}` of the edge :math:`j \to i` are embedded by
+    :obj:`lin_edge` into the space of the *prepared* keys and added there: for the
+    dot-product scores (identity key step) that is the key itself, as in
+    :class:`~torch_geometric.nn.conv.TransformerConv`; for the rank-one additive score it
+    is one scalar per head inside the LeakyReLU, as in
     :class:`~torch_geometric.nn.conv.GATConv` (whose :obj:`lin_edge` then :obj:`att_edge`
     is this one linear map :math:`F_E \to H`). The edge term enters the messages only with
     ``edge_value`` and :math:`\mathbf{W}^S \mathbf{x}_i` only with ``root_weight``
@@ -202,7 +198,9 @@ class GraphAttentionConv(MessagePassing):
     def _attend(self, x: NodeInput, adj: Adj, edge_attr: OptTensor
                 ) -> Tuple[Tensor, Tensor, Tensor]:
         x_src, x_dst = (x, x) if isinstance(x, Tensor) else x
-        self._check_nodes(x_src, x_dst)
+        src, dst = ((self.in_channels, self.in_channels) if isinstance(self.in_channels, int)
+                    else self.in_channels)
+        check_node_inputs(x_src, x_dst, src, dst)
         size = (x_src.size(-2), x_dst.size(-2))
         edge_index, edge_attr = to_edge_list(adj, edge_attr, *size,
                                              keep_values=self.edge_dim is not None)
@@ -273,16 +271,6 @@ class GraphAttentionConv(MessagePassing):
             v_j = v_j + edge_emb  # [*, E, H*D]
         out = v_j.unflatten(-1, (self.heads, self.out_channels)) * alpha.unsqueeze(-1)
         return out.flatten(-2)  # [*, E, H*D]
-
-    def _check_nodes(self, x_src: Tensor, x_dst: Tensor) -> None:
-        src, dst = ((self.in_channels, self.in_channels) if isinstance(self.in_channels, int)
-                    else self.in_channels)
-        for name, x, channels in (('x_src', x_src, src), ('x_dst', x_dst, dst)):
-            if x.dim() < 2:
-                raise ValueError(f"'{name}' has shape {list(x.shape)}; expected [N, F] or "
-                                 f"[*, N, F] (e.g. [B, T, N, F]); add a feature dimension "
-                                 f"with x[..., None]")
-            check_feature_size(x, channels, name if x_src is not x_dst else 'x')
 
     def __repr__(self) -> str:
         score = f"'{self.score_name}'" if self.score_name is not None else repr(self.score)
