@@ -110,12 +110,12 @@ class Trainer:
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         self.sampler = DistributedSampler(train, num_replicas=self.world_size, rank=self.rank,
                                           shuffle=True, seed=seed)
+        self._fresh_state()
         self.net = self.module
         if self.world_size > 1:
             self.net = DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == 'cuda'
                 else None, find_unused_parameters=self._has_unused_parameters())
-        self._fresh_state()
 
     def _fresh_state(self):
         self.epoch, self.batches_seen, self.bad_epochs = 0, 0, 0

@@ -147,3 +147,15 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
     assert repr(other) == 'Trainer(model, epochs=1, batch_size=2, patience=10)'
     with pytest.raises(ValueError, match='patience >= 1'):
         Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), patience=0)
+
+
+def test_unused_parameter_probe_for_distributed_training():
+    ds = _hand_case()
+    model = Recorder(2)  # teacher forcing: the probe passes targets and batches_seen
+    trainer = Trainer(model, ds, ds, EDGES, None, _scaler(), progress=False)
+    state = torch.get_rng_state()
+    assert not trainer._has_unused_parameters()
+    assert model.calls[-1][1] == 0 and all(p.grad is None for p in model.parameters())
+    assert torch.equal(torch.get_rng_state(), state)  # the probe draws nothing
+    model.unused = nn.Linear(2, 2)
+    assert trainer._has_unused_parameters()
