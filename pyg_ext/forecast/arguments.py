@@ -51,8 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help='steps to forecast (default: 12)')
     model.add_argument('--input-steps', type=int, default=12,
                        help='steps read by the model (default: 12)')
-    model.add_argument('--hidden', type=int, default=64,
-                       help='hidden channels (default: 64)')
+    model.add_argument('--hidden', type=int, help="hidden channels (default: the model's "
+                       "own default, e.g. 32 for graph_wave_net as in its paper, else 64)")
     model.add_argument('--epochs', type=int, default=DEFAULT_EPOCHS,
                        help=f'maximum epochs (default: {DEFAULT_EPOCHS})')
     model.add_argument('--batch-size', type=int, default=64,

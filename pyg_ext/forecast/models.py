@@ -69,12 +69,18 @@ def curriculum_decay_steps(total_batches: int, share: float = 0.4) -> float:
     return hi
 
 
-def build_model(name: str, in_channels: int, out_channels: int, hidden_channels: int,
-                horizon: int, num_nodes: int, input_steps: int,
+#: The hidden size of models whose constructor has no default for ``hidden_channels``.
+DEFAULT_HIDDEN = 64
+
+
+def build_model(name: str, in_channels: int, out_channels: int,
+                hidden_channels: Optional[int], horizon: int, num_nodes: int, input_steps: int,
                 total_batches: Optional[int] = None,
                 cl_decay_steps: Optional[float] = None) -> nn.Module:
-    r"""Build the trainable model :obj:`name` with the shared keywords. A constructor that
-    also names ``input_steps`` (models whose readout depends on :math:`T_{in}`) gets it; one
+    r"""Build the trainable model :obj:`name` with the shared keywords; with
+    ``hidden_channels=None`` the model's own default (e.g. 32 for GraphWaveNet, as in its
+    paper), or :obj:`DEFAULT_HIDDEN` when it has none. A constructor that also names
+    ``input_steps`` (models whose readout depends on :math:`T_{in}`) gets it; one
     that names ``cl_decay_steps`` (scheduled sampling, DCRNN) gets :obj:`cl_decay_steps`, or
     :func:`curriculum_decay_steps` of :obj:`total_batches` (the batches the run will train
     on), or keeps its own default when neither is given."""
@@ -82,9 +88,12 @@ def build_model(name: str, in_channels: int, out_channels: int, hidden_channels:
     if cls is HistoricalAverage:
         raise ValueError("historical_average is fitted, not trained; it is evaluated beside "
                          "every model (or alone with --model historical_average)")
+    params = inspect.signature(cls).parameters
+    if hidden_channels is None:
+        default = params['hidden_channels'].default
+        hidden_channels = DEFAULT_HIDDEN if default is inspect.Parameter.empty else default
     kwargs = dict(in_channels=in_channels, out_channels=out_channels,
                   hidden_channels=hidden_channels, horizon=horizon, num_nodes=num_nodes)
-    params = inspect.signature(cls).parameters
     if 'input_steps' in params:
         kwargs['input_steps'] = input_steps
     if 'cl_decay_steps' in params:

@@ -34,3 +34,9 @@ def test_scheduled_sampling_decay_follows_the_run_length():
     model = build_model('dcrnn', 2, 1, 4, 3, 7, 12, total_batches=220, cl_decay_steps=50.0)
     assert model.seq2seq.cl_decay_steps == 50.0
     assert build_model('dcrnn', 2, 1, 4, 3, 7, 12).seq2seq.cl_decay_steps == 2000
+
+
+def test_hidden_size_defaults_to_the_models_own():
+    assert build_model('graph_wave_net', 2, 1, None, 3, 7, 12).hidden_channels == 32
+    assert build_model('dcrnn', 2, 1, None, 3, 7, 12).hidden_channels == 64  # no default
+    assert build_model('gru_baseline', 2, 1, 16, 3, 7, 12).hidden_channels == 16
