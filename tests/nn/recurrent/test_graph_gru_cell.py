@@ -30,6 +30,9 @@ def out_slice(conv, a, b):
     with torch.no_grad():
         if isinstance(conv, GCNConv):
             part.lin.weight = torch.nn.Parameter(conv.lin.weight[a:b].clone())
+        elif isinstance(conv, ChebConv):
+            for lin in part.lins:  # Theta_k^T: [F_out, F_in]
+                lin.weight = torch.nn.Parameter(lin.weight[a:b].clone())
         else:
             part.weight = torch.nn.Parameter(conv.weight[..., a:b].clone())
         part.bias = torch.nn.Parameter(conv.bias[a:b].clone())

@@ -22,7 +22,7 @@ def dense_cheb(conv, x, edge_index, edge_weight, N):
     T = [x, L @ x]
     for _ in range(2, conv.K):
         T.append(2 * L @ T[-1] - T[-2])
-    return sum(t @ w for t, w in zip(T, conv.weight)) + conv.bias
+    return sum(t @ lin.weight.t() for t, lin in zip(T, conv.lins)) + conv.bias
 
 
 def test_gconv_lstm_equals_seo_formula(directed_graph):

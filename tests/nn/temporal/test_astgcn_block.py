@@ -43,7 +43,8 @@ def test_block_equals_cheb_conv_without_attention(directed_graph):
     assert out.shape == (2, 5, N, 6)
     cheb = ChebConv(3, 4, 3, bias=False).double()
     with torch.no_grad():
-        cheb.weight.copy_(block.theta)
+        for lin, theta in zip(cheb.lins, block.theta):  # theta: [K, F_in, C]
+            lin.weight.copy_(theta.t())
     g = torch.relu(cheb(x, edge_index, edge_weight))
     expected = block.norm(torch.relu(block.time_conv(g) + block.residual(x)))
     assert torch.allclose(out, expected, atol=1e-10)
