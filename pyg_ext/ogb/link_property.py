@@ -106,7 +106,9 @@ class LinkPropertyTask:
             if self.embedding is not None:
                 torch.nn.utils.clip_grad_norm_(self.embedding.weight, 1.0)
             torch.nn.utils.clip_grad_norm_(self.encoder.parameters(), 1.0)
-            torch.nn.utils.clip_grad_norm_(self.decoder.parameters(), 1.0)
+            decoder_params = list(self.decoder.parameters())
+            if decoder_params:  # an inner-product decoder has none
+                torch.nn.utils.clip_grad_norm_(decoder_params, 1.0)
             self.optimizer.step()
             total, count = total + loss.detach() * batch.numel(), count + batch.numel()
         return float(total) / max(count, 1)

@@ -21,7 +21,10 @@ def molhiv(graph_fixture):
     return dict(graph_fixture, name='ogbg-molhiv')
 
 
-@pytest.mark.parametrize('model', ['gin', 'gin-virtual', 'gcn', 'gcn-virtual'])
+@pytest.mark.parametrize('model', ['gin', 'gin-virtual', 'gcn', 'gcn-virtual', 'ggnn',
+                                   'graph-transformer', 'graph-transformer-virtual',
+                                   'attention-additive', 'attention-bilinear', 'attention-dot',
+                                   'attention-scaled-dot'])
 def test_one_epoch(molhiv, tmp_path, model):
     args = _args(molhiv, tmp_path, '--model', model, '--epochs', '1', '--runs', '1',
                  '--hidden', '16', '--num-layers', '2')

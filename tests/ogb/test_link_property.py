@@ -17,7 +17,8 @@ def _args(name, meta_dict, out, *extra):
     return args
 
 
-@pytest.mark.parametrize('model', ['gcn', 'sage'])
+@pytest.mark.parametrize('model', ['gcn', 'sage', 'attention-dot', 'gcn-bilinear', 'gcn-mlp',
+                                   'gcn-inner', 'sage-bilinear', 'sage-mlp', 'sage-inner'])
 def test_one_epoch_ddi(link_fixture, tmp_path, model):
     args = _args('ogbl-ddi', link_fixture, tmp_path, '--model', model, '--epochs', '1',
                  '--runs', '1', '--hidden', '16', '--batch-size', '64', '--eval-train')
@@ -30,9 +31,11 @@ def test_one_epoch_ddi(link_fixture, tmp_path, model):
     assert set(state['objects']) == {'encoder', 'decoder', 'embedding', 'optimizer'}
 
 
-def test_one_epoch_collab_features(collab_fixture, tmp_path):
-    args = _args('ogbl-collab', collab_fixture, tmp_path, '--epochs', '1', '--runs', '1',
-                 '--hidden', '16', '--batch-size', '64')
+@pytest.mark.parametrize('model', ['gcn', 'attention-dot', 'sage-bilinear'])
+def test_one_epoch_collab_features(collab_fixture, tmp_path, model):
+    # collab's adj_t carries edge weights: the attention layer (no edge_dim) ignores them.
+    args = _args('ogbl-collab', collab_fixture, tmp_path, '--model', model, '--epochs', '1',
+                 '--runs', '1', '--hidden', '16', '--batch-size', '64')
     results = link_property.run(args)
     assert results['summary']['metric'] == 'hits@50'
     state = torch.load(tmp_path / 'checkpoints' / 'run00.pt', weights_only=True)

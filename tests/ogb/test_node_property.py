@@ -24,7 +24,8 @@ def _args(meta_dict, out, *extra):
     return args
 
 
-@pytest.mark.parametrize('model', ['gcn', 'sage'])
+@pytest.mark.parametrize('model', ['gcn', 'sage', 'attention-additive', 'attention-bilinear',
+                                   'attention-dot', 'attention-scaled-dot'])
 def test_one_epoch_full_batch(node_fixture, tmp_path, model):
     args = _args(node_fixture, tmp_path, '--model', model, '--epochs', '1', '--runs', '1',
                  '--hidden', '16', '--eval-train')
@@ -34,8 +35,9 @@ def test_one_epoch_full_batch(node_fixture, tmp_path, model):
     assert json.loads((tmp_path / 'results.json').read_text())['config']['full_batch']
 
 
-def test_one_epoch_neighbor_sampling(node_fixture, tmp_path):
-    args = _args(node_fixture, tmp_path, '--model', 'gcn', '--epochs', '2', '--runs', '1',
+@pytest.mark.parametrize('model', ['gcn', 'attention-scaled-dot'])
+def test_one_epoch_neighbor_sampling(node_fixture, tmp_path, model):
+    args = _args(node_fixture, tmp_path, '--model', model, '--epochs', '2', '--runs', '1',
                  '--hidden', '16', '--num-neighbors', '4', '3', '--batch-size', '16')
     results = node_property.run(args)
     assert not results['config']['full_batch']
