@@ -19,9 +19,11 @@ from pyg_ext.blocks.ffn import FFN
 from pyg_ext.blocks.gated_mlp import GatedMLP
 from pyg_ext.blocks.gated_temporal_conv import GatedTemporalConv
 from pyg_ext.blocks.gru_cell import GRUCell
+from pyg_ext.blocks.gru_gates import gru_gates
 from pyg_ext.blocks.highway import Highway
 from pyg_ext.blocks.learned_positional_encoding import LearnedPositionalEncoding
 from pyg_ext.blocks.lstm_cell import LSTMCell
+from pyg_ext.blocks.lstm_gates import lstm_gates
 from pyg_ext.blocks.moe import MoE, load_balancing_loss, noisy_top_k_gating
 from pyg_ext.blocks.multi_head_attention import MultiHeadAttention
 from pyg_ext.blocks.pointwise_conv import PointwiseConv
@@ -57,6 +59,8 @@ __all__ = [
     'RNNCell',
     'GRUCell',
     'LSTMCell',
+    'gru_gates',
+    'lstm_gates',
     'Recurrent',
     'Bidirectional',
     'Seq2Seq',

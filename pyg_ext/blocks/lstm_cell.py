@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch_geometric.nn.inits import reset
 
 from pyg_ext.blocks._torch_rnn import cell_from_torch
+from pyg_ext.blocks.lstm_gates import lstm_gates
 from pyg_ext.utils.checks import check_feature_size, check_gate_width
 
 
@@ -50,6 +51,9 @@ class LSTMCell(nn.Module):
     given to the cell (e.g. ``edge_index, edge_weight`` for graph convolutions).
     :meth:`input_projection` holds the part that depends only on :math:`\mathbf{x}` and
     takes a whole sequence ``[B, T, *, F]`` in one call; :meth:`step` is the recurrent part.
+    The pointwise part after the two maps is
+    :func:`~pyg_ext.blocks.lstm_gates.lstm_gates`, one autograd function that keeps
+    :math:`4H` numbers per row and step for the backward pass (plus the cell states).
 
     Args:
         input_size (int): Number of input features :math:`F`.
@@ -123,16 +127,8 @@ class LSTMCell(nn.Module):
         gh = self.hidden_map(h, *args, **kwargs)  # [*, 4H]
         check_gate_width(gh, 4 * H, 'hidden_map(h)',
                          'Build hidden_map to map hidden_size -> 4 * hidden_size.')
-        gates = x_proj + gh  # [*, 4H]
-        i, f, g, o = gates.chunk(4, dim=-1)  # [*, H] each
-        if self.peephole:
-            i = i + self.weight_ci * c
-            f = f + self.weight_cf * c
-        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # [*, H]
-        if self.peephole:
-            o = o + self.weight_co * c_new
-        h_new = torch.sigmoid(o) * torch.tanh(c_new)  # [*, H]
-        return h_new, c_new
+        # one autograd function that saves the 4 activations and c' (4H per step, not 5H)
+        return lstm_gates(x_proj, gh, c, self.weight_ci, self.weight_cf, self.weight_co)
 
     def forward(self, x: Tensor, state: Optional[Tuple[Tensor, Tensor]] = None,
                 *args, **kwargs) -> Tuple[Tensor, Tensor]:

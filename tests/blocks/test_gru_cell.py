@@ -33,6 +33,12 @@ def gcn_dense(edge_index, edge_weight, num_nodes):
     return d[:, None] * A * d[None, :]
 
 
+def torch_order(ref):
+    """torch's cell parameters in the order of ours: input map, then hidden map."""
+    names = ('weight_ih', 'bias_ih', 'weight_hh', 'bias_hh')
+    return [getattr(ref, n) for n in names if getattr(ref, n) is not None]
+
+
 @pytest.mark.parametrize('bias', [True, False])
 def test_gru_cell_equals_torch(bias):
     ref = nn.GRUCell(5, 8, bias=bias)
@@ -43,8 +49,15 @@ def test_gru_cell_equals_torch(bias):
         if bias:
             cell.input_map.bias.copy_(ref.bias_ih)
             cell.hidden_map.bias.copy_(ref.bias_hh)
-    x, h = torch.randn(4, 5), torch.randn(4, 8)
-    assert_close(cell(x, h), ref(x, h), **TOL)
+    x = torch.randn(4, 5, requires_grad=True)
+    h = torch.randn(4, 8, requires_grad=True)
+    out, expected = cell(x, h), ref(x, h)
+    assert_close(out, expected, **TOL)
+    grad = torch.randn_like(out)
+    ours = torch.autograd.grad(out, [x, h, *cell.parameters()], grad)
+    theirs = torch.autograd.grad(expected, [x, h, *torch_order(ref)], grad)
+    for a, b in zip(ours, theirs):  # weight_ih, bias_ih, weight_hh, bias_hh
+        assert_close(a, b, **TOL)
     assert_close(cell(x), ref(x), **TOL)
     assert_close(GRUCell.from_torch(ref)(x, h), ref(x, h), **TOL)
 
@@ -59,7 +72,29 @@ def test_gru_cell_reset_before_equals_cho_formula():
     r = torch.sigmoid(x @ W[:8].T + bW[:8] + h @ U[:8].T + bU[:8])
     z = torch.sigmoid(x @ W[8:16].T + bW[8:16] + h @ U[8:].T + bU[8:])
     n = torch.tanh(x @ W[16:].T + bW[16:] + (r * h) @ C.T + bC)
-    assert_close(cell(x, h), (1 - z) * n + z * h, **TOL)
+    out, expected = cell(x, h), (1 - z) * n + z * h
+    assert_close(out, expected, **TOL)
+    params = list(cell.parameters())
+    for a, b in zip(torch.autograd.grad(out.square().sum(), params),
+                    torch.autograd.grad(expected.square().sum(), params)):
+        assert_close(a, b, **TOL)
+
+
+def test_gru_cell_reset_before_saves_no_difference_tensor():
+    cell = GRUCell(8, 8, reset_after=False)
+    x, h = torch.randn(16, 8), torch.randn(16, 8, requires_grad=True)
+    params = {p.untyped_storage().data_ptr() for p in cell.parameters()}
+    storages = {}
+
+    def pack(t):
+        if t.untyped_storage().data_ptr() not in params:
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        cell(x, h)
+    # x, h (the maps' inputs), r and z, r * h (candidate_map's input) and n; no h - n
+    assert sum(storages.values()) == (2 + 2 + 1 + 1) * 16 * 8 * 4
 
 
 def test_gru_cell_with_gcn_gates_equals_dense_formula(directed_graph):

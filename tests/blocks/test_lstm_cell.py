@@ -23,6 +23,12 @@ class Recorder(nn.Module):
         return self.lin(x)
 
 
+def torch_order(ref):
+    """torch's cell parameters in the order of ours: input map, then hidden map."""
+    names = ('weight_ih', 'bias_ih', 'weight_hh', 'bias_hh')
+    return [getattr(ref, n) for n in names if getattr(ref, n) is not None]
+
+
 @pytest.mark.parametrize('bias', [True, False])
 def test_lstm_cell_equals_torch(bias):
     ref = nn.LSTMCell(5, 8, bias=bias)
@@ -33,9 +39,15 @@ def test_lstm_cell_equals_torch(bias):
         if bias:
             cell.input_map.bias.copy_(ref.bias_ih)
             cell.hidden_map.bias.copy_(ref.bias_hh)
-    x, h, c = torch.randn(4, 5), torch.randn(4, 8), torch.randn(4, 8)
-    for out, expected in zip(cell(x, (h, c)), ref(x, (h, c))):
-        assert_close(out, expected, **TOL)
+    x, h, c = (torch.randn(4, n, requires_grad=True) for n in (5, 8, 8))
+    out, expected = cell(x, (h, c)), ref(x, (h, c))
+    for a, b in zip(out, expected):
+        assert_close(a, b, **TOL)
+    grads = [torch.randn_like(out[0]), torch.randn_like(out[1])]
+    ours = torch.autograd.grad(out, [x, h, c, *cell.parameters()], grads)
+    theirs = torch.autograd.grad(expected, [x, h, c, *torch_order(ref)], grads)
+    for a, b in zip(ours, theirs):  # weight_ih, bias_ih, weight_hh, bias_hh
+        assert_close(a, b, **TOL)
     for out, expected in zip(cell(x), ref(x)):
         assert_close(out, expected, **TOL)
     for out, expected in zip(LSTMCell.from_torch(ref)(x, (h, c)), ref(x, (h, c))):
