@@ -9,32 +9,25 @@ neighbours with BondEncoder features, plus k learned global tokens per molecule 
 d-regular expander per molecule, as in Exphormer; FFN) -> LayerNorm -> mean pool -> Linear.
 The positional encodings and the expanders are computed once per molecule before training
 (AddExpanderEdges stores data.expander_edge_index, batched like edge_index). The OGB folder is
-copied from --data (OGB's on-disk layout, e.g. ../shared/data/ogb) into a temporary root, since
+symlinked from --data (OGB's on-disk layout, e.g. ../shared/data/ogb) into a temporary root, since
 ogb writes a processed/ folder; it is loaded with pyg_ext's safe ogb loader and scored with
 ogb's Evaluator on the official scaffold split (test score at the best validation epoch).
 """
 import argparse
-import os.path as osp
-import shutil
-import tempfile
 
 import torch
-import torch.nn.functional as F
+from _mol_training import DATA_DIR, MOLECULES, fit, load_molecules
 from ogb.graphproppred import Evaluator
 from ogb.graphproppred.mol_encoder import AtomEncoder, BondEncoder
-from torch_geometric.loader import DataLoader
 from torch_geometric.nn import global_mean_pool
-from torch_geometric.transforms import AddRandomWalkPE
+from torch_geometric.transforms import AddRandomWalkPE, Compose
 
 from pyg_ext.nn.conv.graph_transformer_conv import GraphTransformerConv
-from pyg_ext.ogb.datasets import load_dataset, load_split
 from pyg_ext.utils.add_expander_edges import AddExpanderEdges
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument('--dataset', default='ogbg-molbace',
-                    choices=['ogbg-molbace', 'ogbg-molbbbp', 'ogbg-molesol', 'ogbg-molfreesolv'])
-parser.add_argument('--data', default=osp.join(osp.dirname(__file__), '..', '..', 'shared',
-                                               'data', 'ogb'))
+parser.add_argument('--dataset', default='ogbg-molbace', choices=MOLECULES)
+parser.add_argument('--data', default=DATA_DIR)
 parser.add_argument('--score', default='scaled_dot',
                     choices=['scaled_dot', 'dot', 'bilinear', 'additive'])
 parser.add_argument('--layers', type=int, default=3)
@@ -51,26 +44,16 @@ parser.add_argument('--seed', type=int, default=0)
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 
-# Data: copy OGB's files into a temporary root, load them, and add the positional encodings
-# and expander edges once per molecule.
-folder = args.dataset.replace('-', '_')
-with tempfile.TemporaryDirectory(prefix='pyg_ext_ogb_') as root:
-    shutil.copytree(osp.join(args.data, folder), osp.join(root, folder))
-    dataset = load_dataset(args.dataset, root=root)
-    split = load_split(dataset)
+# Data: OGB's files, loaded through a temporary writable root, with the positional encodings
+# and expander edges added once per molecule.
 walk_pe = AddRandomWalkPE(args.walk_length, attr_name='pe') if args.walk_length else None
 expander = AddExpanderEdges(args.expander_degree, seed=args.seed) if args.expander_degree \
     else None
-graphs = []
-for data in dataset:
-    data = walk_pe(data) if walk_pe is not None else data
-    graphs.append(expander(data) if expander is not None else data)
+transform = Compose([t for t in (walk_pe, expander) if t is not None])
+dataset, loaders = load_molecules(args.dataset, args.data, args.batch_size, transform)
 evaluator = Evaluator(args.dataset)
 metric = evaluator.eval_metric
 regression = dataset.task_type == 'regression'
-loaders = {name: DataLoader([graphs[i] for i in split[name].tolist()],
-                            batch_size=args.batch_size, shuffle=name == 'train')
-           for name in ('train', 'valid', 'test')}
 
 
 class GraphTransformer(torch.nn.Module):
@@ -113,41 +96,5 @@ optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
 print(f'{args.dataset}: {len(dataset)} graphs, {dataset.num_tasks} task(s), metric {metric}; '
       f'{args.layers} x {model.layers[0]}')
 
-
-def train_epoch() -> float:
-    model.train()
-    total, count = 0.0, 0
-    for data in loaders['train']:
-        optimizer.zero_grad()
-        pred, y = model(data), data.y.to(torch.float)
-        labelled = ~torch.isnan(y)  # OGB marks missing labels with NaN
-        if regression:
-            loss = F.mse_loss(pred[labelled], y[labelled])
-        else:
-            loss = F.binary_cross_entropy_with_logits(pred[labelled], y[labelled])
-        loss.backward()
-        optimizer.step()
-        total, count = total + loss.item() * data.num_graphs, count + data.num_graphs
-    return total / count
-
-
-@torch.no_grad()
-def evaluate(name: str) -> float:
-    model.eval()
-    preds, ys = [], []
-    for data in loaders[name]:
-        preds.append(model(data))
-        ys.append(data.y)
-    return evaluator.eval({'y_true': torch.cat(ys), 'y_pred': torch.cat(preds)})[metric]
-
-
-better = (lambda a, b: a < b) if regression else (lambda a, b: a > b)
-best = None  # (valid, test, epoch)
-for epoch in range(1, args.epochs + 1):
-    loss = train_epoch()
-    valid, test = evaluate('valid'), evaluate('test')
-    if best is None or better(valid, best[0]):
-        best = (valid, test, epoch)
-    print(f'epoch {epoch:3d}  loss {loss:.4f}  valid {metric} {valid:.4f}  '
-          f'test {metric} {test:.4f}')
-print(f'best valid {metric} {best[0]:.4f} at epoch {best[2]}: test {metric} {best[1]:.4f}')
+# Train, scoring valid and test after each epoch (_mol_training.py holds the loop).
+fit(model, optimizer, loaders, evaluator, regression, args.epochs)

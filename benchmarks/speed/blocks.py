@@ -30,17 +30,14 @@ the measured call is the only warm-up). A dense method whose estimated need exce
 """
 import argparse
 import json
-import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _common import machine, median_ms, peak_memory, run_child, sync
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source tree
 
@@ -78,29 +75,6 @@ def sdpa_attention(q, k, v, mask):
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B, H, T, D]
 
 
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-
-
-def median_ms(fn, device, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
-
-
-def proc_status(key):
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
-
-
 def child(config):
     """One (method, T) in a fresh process: peak memory of one call, then the timing."""
     torch.set_num_threads(config['threads'])
@@ -116,36 +90,10 @@ def child(config):
         mask = dense_window_mask(T, DENSE_WINDOW, device)  # [T, T]
         attend = sdpa_attention if method == 'sdpa' else naive_attention
         fn = lambda: attend(q, k, v, mask)  # noqa: E731
-    sync(device)
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        try:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')
-            base, peak_key = proc_status('VmRSS'), 'VmHWM'
-        except OSError:
-            base, peak_key = proc_status('VmRSS'), None
     with torch.no_grad():
-        fn()
-        sync(device)
-        if device.type == 'cuda':
-            peak = torch.cuda.max_memory_allocated() - base
-        elif peak_key is not None:
-            peak = proc_status(peak_key) - base
-        else:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        peak = peak_memory(fn, device)  # one call (see _common.py)
         ms = median_ms(fn, device, config['warmup'], config['reps'])
     print(json.dumps({'ms': ms, 'mb': peak / 2**20}))
-
-
-def run_child(config):
-    out = subprocess.run([sys.executable, __file__, '--child', json.dumps(config)],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        return {'error': (out.stderr.strip().splitlines() or ['?'])[-1][:60]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def available_bytes():
@@ -230,7 +178,7 @@ def section_sparse(args, device):
             if device.type == 'cpu' and need > 0.6 * available_bytes():
                 results[method, T] = {'error': f'skipped: needs ~{need / 2**30:.1f} GiB'}
             else:
-                results[method, T] = run_child(config)
+                results[method, T] = run_child(__file__, [json.dumps(config)])
             print(f'  measured {method} T={T}: {results[method, T]}', file=sys.stderr)
     head = (f"| {'T':>6} | {'method':<24} | {'time (ms)':>10} | {'peak MB':>9} | "
             f"{'time/sdpa':>9} | {'sdpa MB/ours':>12} | {'naive MB/ours':>13} |")
@@ -259,20 +207,6 @@ def section_sparse(args, device):
             if 'error' not in a and 'error' not in b:
                 print(f'  {method:<24} time x{b["ms"] / a["ms"]:.1f}   '
                       f'peak memory x{b["mb"] / max(a["mb"], 1e-3):.1f}')
-
-
-def machine(device):
-    cpu = platform.processor()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if 'model name' in line)
-    except (OSError, StopIteration):
-        pass
-    text = (f'CPU: {cpu}; cores: {os.cpu_count()}; torch {torch.__version__}; '
-            f'threads: {torch.get_num_threads()}; device: {device}')
-    if device.type == 'cuda':
-        text += f' ({torch.cuda.get_device_name(device)})'
-    return text
 
 
 def main():

@@ -36,15 +36,13 @@ Figures on a shared machine are noisy; compare ratios from the same run.
 """
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+from _common import machine, peak_memory, rss_peak, run_child, sync
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source tree
 
@@ -95,11 +93,6 @@ PAIRS = {  # name: (builder, label of ours, label of PyG's)
 }
 
 
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-
-
 def inputs(config, device):
     gen = torch.Generator().manual_seed(0)
     N, E, F = config['nodes'], config['edges'], config['channels']
@@ -112,11 +105,6 @@ def step(model, x, edge_index):
     model.zero_grad(set_to_none=True)
     x.grad = None
     model(x, edge_index).sum().backward()
-
-
-def proc_status(key):
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
 
 
 def profiled_peak(model, x, edge_index):
@@ -133,18 +121,6 @@ def profiled_peak(model, x, edge_index):
     return peak
 
 
-def rss_peak(model, x, edge_index):
-    """VmHWM - VmRSS of one step, after resetting the peak counter (None where unsupported)."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-    except OSError:
-        return None
-    base = proc_status('VmRSS')
-    step(model, x, edge_index)
-    return proc_status('VmHWM') - base
-
-
 def child_memory(config):
     """Peak memory of one step of one layer, in a fresh process."""
     torch.set_num_threads(config['threads'])
@@ -158,15 +134,10 @@ def child_memory(config):
         step(model, x, edge_index)
         model.zero_grad(set_to_none=True)
         x.grad = None
-        sync(device)
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step(model, x, edge_index)
-        sync(device)
-        print(json.dumps({'mb': (torch.cuda.max_memory_allocated() - base) / 2**20,
-                          'rss_mb': None}))
+        peak = peak_memory(lambda: step(model, x, edge_index), device)
+        print(json.dumps({'mb': peak / 2**20, 'rss_mb': None}))
         return
-    rss = rss_peak(model, x, edge_index)  # also the warm-up step
+    rss = rss_peak(lambda: step(model, x, edge_index))  # also the warm-up step
     model.zero_grad(set_to_none=True)
     x.grad = None
     peak = profiled_peak(model, x, edge_index)
@@ -196,12 +167,9 @@ def child_time(config):
                       'theirs': 1e3 * statistics.median(times[1])}))
 
 
-def run_child(kind, config):
-    out = subprocess.run([sys.executable, __file__, '--child', kind, json.dumps(config)],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        return {'error': (out.stderr.strip().splitlines() or ['?'])[-1][:80]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure(kind, config):
+    """One measurement ('memory' or 'time') in a fresh process."""
+    return run_child(__file__, [kind, json.dumps(config)], width=80)
 
 
 def check_equal(name):
@@ -221,20 +189,6 @@ def check_equal(name):
 
 def rss(result):
     return '-' if result.get('rss_mb') is None else f"{result['rss_mb']:.0f}"
-
-
-def machine(device):
-    cpu = platform.processor()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if 'model name' in line)
-    except (OSError, StopIteration):
-        pass
-    text = (f'CPU: {cpu}; cores: {os.cpu_count()}; torch {torch.__version__}; '
-            f'threads: {torch.get_num_threads()}; device: {device}')
-    if device.type == 'cuda':
-        text += f' ({torch.cuda.get_device_name(device)})'
-    return text
 
 
 def main():
@@ -269,9 +223,9 @@ def main():
     rows = []
     for name in args.pairs:
         diff = check_equal(name)
-        mem = {which: run_child('memory', dict(config, pair=name, which=which))
+        mem = {which: measure('memory', dict(config, pair=name, which=which))
                for which in ('ours', 'theirs')}
-        times = run_child('time', dict(config, pair=name))
+        times = measure('time', dict(config, pair=name))
         print(f'  measured {name}: |diff| {diff:.1e}, memory {mem}, time {times}',
               file=sys.stderr)
         rows.append((name, diff, mem, times))

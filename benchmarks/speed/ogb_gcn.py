@@ -22,6 +22,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from _common import cpu_name
 from torch_geometric.nn import GCNConv
 from torch_geometric.utils import to_torch_csr_tensor, to_undirected
 
@@ -50,14 +51,8 @@ class OfficialGCN(torch.nn.Module):
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if 'model name' in line)
-    except (OSError, StopIteration):
-        pass
     load = os.getloadavg() if hasattr(os, 'getloadavg') else ('n/a',)
-    return (f'{cpu}; {os.cpu_count()} logical CPUs; torch {torch.__version__}, '
+    return (f'{cpu_name()}; {os.cpu_count()} logical CPUs; torch {torch.__version__}, '
             f'{torch.get_num_threads()} threads; Python {platform.python_version()}; '
             f'load average {load[0]:.1f}')
 

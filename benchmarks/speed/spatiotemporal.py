@@ -51,15 +51,20 @@ import argparse
 import importlib.metadata
 import json
 import os
-import platform
-import resource
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+from _common import (
+    cpu_name,
+    device_name,
+    matmul_flops,
+    median_ms,
+    peak_memory,
+    run_child,
+    sync,
+)
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,16 +245,6 @@ MODELS = {
 
 
 # ----------------------------------------------------------------------------- measuring
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-
-
-def proc_status(key):
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
-
-
 def mm_flops(a, b, *args, out_val=None, **kwargs):
     """2 x multiply-adds of ``a @ b``; a sparse operand counts its non-zeros, not N^2."""
     if a.layout != torch.strided:
@@ -290,34 +285,8 @@ def child(config):
         opt.step()
         step_count[0] += 1
 
-    sync(device)
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        try:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')
-            base, peak_key = proc_status('VmRSS'), 'VmHWM'
-        except OSError:
-            base, peak_key = proc_status('VmRSS'), None
-    step()
-    sync(device)
-    if device.type == 'cuda':
-        peak = torch.cuda.max_memory_allocated() - base
-    elif peak_key is not None:
-        peak = proc_status(peak_key) - base
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-    for _ in range(config['warmup']):
-        step()
-    times = []
-    for _ in range(config['reps']):
-        sync(device)
-        start = time.perf_counter()
-        step()
-        sync(device)
-        times.append(time.perf_counter() - start)
+    peak = peak_memory(step, device)  # the first step (see _common.py)
+    ms = median_ms(step, device, config['warmup'], config['reps'])
     from torch.utils.flop_counter import FlopCounterMode
     aten = torch.ops.aten
     counter = FlopCounterMode(display=False, custom_mapping={aten.mm: mm_flops,
@@ -333,52 +302,14 @@ def child(config):
             sync(device)
         key = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
         print(prof.key_averages().table(sort_by=key, row_limit=config['profile']))
-    print(json.dumps({'ms': 1e3 * statistics.median(times), 'mb': peak / 2**20,
+    print(json.dumps({'ms': ms, 'mb': peak / 2**20,
                       'flops': counter.get_total_flops(), 'desc': desc,
                       'params': sum(p.numel() for p in model.parameters())}))
 
 
-def run_child(config, timeout):
-    try:
-        out = subprocess.run([sys.executable, __file__, '--child', json.dumps(config)],
-                             capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {'error': f'timed out after {timeout} s'}
-    if out.returncode != 0:
-        lines = out.stderr.strip().splitlines() or ['?']
-        return {'error': lines[-1][:90]}
-    lines = out.stdout.strip().splitlines()
-    if len(lines) > 1:  # the profile table
-        print('\n'.join(lines[:-1]))
-    return json.loads(lines[-1])
-
-
-def matmul_flops(device, threads):
-    torch.set_num_threads(threads)
-    n = 8192 if device.type == 'cuda' else 2048
-    a, b = (torch.randn(n, n, device=device) for _ in range(2))
-    times = []
-    for i in range(6):
-        sync(device)
-        start = time.perf_counter()
-        a @ b
-        sync(device)
-        if i:
-            times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / statistics.median(times), n
-
-
 def machine(device, threads):
-    cpu = platform.processor()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if 'model name' in line)
-    except (OSError, StopIteration):
-        pass
-    text = (f'CPU: {cpu}; cores: {os.cpu_count()}; torch threads: {threads}; '
-            f'torch {torch.__version__}; device: {device}')
-    if device.type == 'cuda':
-        text += f' ({torch.cuda.get_device_name(device)})'
+    text = (f'CPU: {cpu_name()}; cores: {os.cpu_count()}; torch threads: {threads}; '
+            f'torch {torch.__version__}; device: {device_name(device)}')
     versions = []
     for pkg in PEER_PACKAGES:
         try:
@@ -465,7 +396,8 @@ def main():
                 config = dict(builder=builder, B=B, device=str(device), threads=args.threads,
                               warmup=args.warmup, reps=args.reps,
                               profile=args.profile if builder == ours else 0)
-                results[builder, B] = r = run_child(config, args.timeout)
+                results[builder, B] = r = run_child(__file__, [json.dumps(config)],
+                                                    args.timeout, width=90)
                 print(f'  {builder} B={B}: ' + (r['error'] if 'error' in r else
                       f"{r['ms']:.0f} ms, {r['mb']:.0f} MB, {r['flops'] / 1e9:.1f} GFLOP, "
                       f"{r['params']} params; {r['desc']}"), file=sys.stderr, flush=True)

@@ -1,7 +1,13 @@
 """Datasets in their published layouts, windowing, splits, scalers, covariates and metrics."""
 from pyg_ext.data.covariates import day_of_week, time_covariates, time_of_day, time_slot
 from pyg_ext.data.custom_dataset import load_custom
-from pyg_ext.data.dcrnn_datasets import load_metr_la, load_pems_bay, read_dcrnn_graph
+from pyg_ext.data.dcrnn_datasets import (
+    DCRNN_FILES,
+    load_dcrnn_dataset,
+    load_metr_la,
+    load_pems_bay,
+    read_dcrnn_graph,
+)
 from pyg_ext.data.graph import dense_to_edges, edges_from_distances, gaussian_kernel_weights
 from pyg_ext.data.metrics import accuracy, masked_mae, masked_mape, masked_rmse
 from pyg_ext.data.min_max_scaler import MinMaxScaler
@@ -24,6 +30,8 @@ __all__ = [
     'MinMaxScaler',
     'chronological_split',
     'forecasting_windows',
+    'DCRNN_FILES',
+    'load_dcrnn_dataset',
     'load_metr_la',
     'load_pems_bay',
     'read_dcrnn_graph',

@@ -38,8 +38,38 @@ def read_dcrnn_graph(path: PathLike) -> Tuple[List[str], np.ndarray]:
     return sensor_ids, adj
 
 
-def _load_dcrnn(name: str, speed: str, graph: str, root: PathLike, graph_root: Optional[PathLike],
-                zero_is_missing: bool, engine: str) -> SpatioTemporalSeries:
+#: Each dataset's files: ``name: (speed file, graph pickle)``.
+DCRNN_FILES = {'metr-la': ('metr-la.h5', 'adj_mx.pkl'),
+               'pems-bay': ('pems-bay.h5', 'adj_mx_bay.pkl')}
+
+
+def load_dcrnn_dataset(name: str, root: PathLike, graph_root: Optional[PathLike] = None,
+                       zero_is_missing: bool = True, engine: str = 'auto'
+                       ) -> SpatioTemporalSeries:
+    r"""One of DCRNN's speed datasets with its sensor graph: ``'metr-la'``
+    (:func:`load_metr_la`) or ``'pems-bay'`` (:func:`load_pems_bay`).
+
+    Args:
+        name (str): ``'metr-la'`` or ``'pems-bay'``.
+        root (str or Path): Folder holding the speed file (``metr-la.h5`` /
+            ``pems-bay.h5``) and, unless :obj:`graph_root` is given, the graph pickle
+            (``adj_mx.pkl`` / ``adj_mx_bay.pkl``).
+        graph_root (str or Path, optional): Folder holding the graph pickle.
+            (default: :obj:`None`, same as :obj:`root`)
+        zero_is_missing (bool, optional): Mark zero speeds as missing, as published.
+            (default: :obj:`True`)
+        engine (str, optional): HDF5 reader, see :func:`~pyg_ext.data.files.read_pandas_hdf`.
+            (default: :obj:`'auto'`)
+
+    Returns:
+        :class:`SpatioTemporalSeries` with ``series [T, N, 1]``, the directed graph of the
+        pickle (self-loops included), timestamps and sensor ids. Columns of the speed file
+        are put in the graph's sensor order.
+    """
+    if name not in DCRNN_FILES:
+        raise ValueError(f"'{name}' is not one of DCRNN's datasets; choose one of "
+                         f"{sorted(DCRNN_FILES)}")
+    speed, graph = DCRNN_FILES[name]
     root = Path(root)
     speed_path = find_file(root, [speed], name, DCRNN_SOURCE)
     graph_path = find_file(Path(graph_root) if graph_root is not None else root, [graph], name,
@@ -67,45 +97,26 @@ def _load_dcrnn(name: str, speed: str, graph: str, root: PathLike, graph_root: O
 def load_metr_la(root: PathLike, graph_root: Optional[PathLike] = None,
                  zero_is_missing: bool = True, engine: str = 'auto') -> SpatioTemporalSeries:
     r"""METR-LA: 207 loop detectors on Los Angeles highways, speed (mph) every 5 minutes,
-    1 March - 30 June 2012 (34,272 steps), from DCRNN (Li et al., ICLR 2018).
+    1 March - 30 June 2012 (34,272 steps), from DCRNN (Li et al., ICLR 2018):
+    ``series [T, 207, 1]`` and the directed graph of ``adj_mx.pkl`` (1,722 edges,
+    self-loops included).
 
-    Args:
-        root (str or Path): Folder holding ``metr-la.h5`` (and ``adj_mx.pkl`` unless
-            :obj:`graph_root` is given).
-        graph_root (str or Path, optional): Folder holding ``adj_mx.pkl``.
-            (default: :obj:`None`, same as :obj:`root`)
-        zero_is_missing (bool, optional): Mark zero speeds as missing, as published.
-            (default: :obj:`True`)
-        engine (str, optional): HDF5 reader, see :func:`~pyg_ext.data.files.read_pandas_hdf`.
-            (default: :obj:`'auto'`)
-
-    Returns:
-        :class:`SpatioTemporalSeries` with ``series [T, 207, 1]``, the directed graph of
-        ``adj_mx.pkl`` (1,722 edges, self-loops included), timestamps and sensor ids. Columns
-        of the speed file are put in the graph's sensor order.
+    :func:`load_dcrnn_dataset` with ``name='metr-la'``: :obj:`root` holds ``metr-la.h5``
+    (and ``adj_mx.pkl`` unless :obj:`graph_root` is given); the arguments and the returned
+    :class:`SpatioTemporalSeries` are described there.
     """
-    return _load_dcrnn('metr-la', 'metr-la.h5', 'adj_mx.pkl', root, graph_root,
-                       zero_is_missing, engine)
+    return load_dcrnn_dataset('metr-la', root, graph_root, zero_is_missing, engine)
 
 
 def load_pems_bay(root: PathLike, graph_root: Optional[PathLike] = None,
                   zero_is_missing: bool = True, engine: str = 'auto') -> SpatioTemporalSeries:
     r"""PEMS-BAY: 325 sensors in the San Francisco Bay Area, speed (mph) every 5 minutes,
-    1 January - 31 May 2017 (52,116 steps), from DCRNN (Li et al., ICLR 2018).
+    1 January - 31 May 2017 (52,116 steps), from DCRNN (Li et al., ICLR 2018):
+    ``series [T, 325, 1]`` and the directed graph of ``adj_mx_bay.pkl`` (2,694 edges,
+    self-loops included).
 
-    Args:
-        root (str or Path): Folder holding ``pems-bay.h5`` (and ``adj_mx_bay.pkl`` unless
-            :obj:`graph_root` is given).
-        graph_root (str or Path, optional): Folder holding ``adj_mx_bay.pkl``.
-            (default: :obj:`None`, same as :obj:`root`)
-        zero_is_missing (bool, optional): Mark zero speeds as missing, as published.
-            (default: :obj:`True`)
-        engine (str, optional): HDF5 reader, see :func:`~pyg_ext.data.files.read_pandas_hdf`.
-            (default: :obj:`'auto'`)
-
-    Returns:
-        :class:`SpatioTemporalSeries` with ``series [T, 325, 1]``, the directed graph of
-        ``adj_mx_bay.pkl`` (2,694 edges, self-loops included), timestamps and sensor ids.
+    :func:`load_dcrnn_dataset` with ``name='pems-bay'``: :obj:`root` holds ``pems-bay.h5``
+    (and ``adj_mx_bay.pkl`` unless :obj:`graph_root` is given); the arguments and the
+    returned :class:`SpatioTemporalSeries` are described there.
     """
-    return _load_dcrnn('pems-bay', 'pems-bay.h5', 'adj_mx_bay.pkl', root, graph_root,
-                       zero_is_missing, engine)
+    return load_dcrnn_dataset('pems-bay', root, graph_root, zero_is_missing, engine)

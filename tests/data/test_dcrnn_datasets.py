@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 import torch
 
-from pyg_ext.data.dcrnn_datasets import load_metr_la, load_pems_bay, read_dcrnn_graph
+from pyg_ext.data.dcrnn_datasets import (
+    load_dcrnn_dataset,
+    load_metr_la,
+    load_pems_bay,
+    read_dcrnn_graph,
+)
 
 
 @pytest.fixture
@@ -78,3 +83,16 @@ def test_real_graphs_with_fixture_speeds(shared_data, tmp_path, write_frame_h5):
     s = load_metr_la(tmp_path, graph_root=graphs)
     assert s.num_nodes == 207 and s.num_edges == 1722
     assert s.node_ids == (graphs / 'graph_sensor_ids.txt').read_text().strip().split(',')
+
+
+def test_load_dcrnn_dataset_by_name(tiny, tmp_path_factory, write_dcrnn):
+    root, ids, adj, values = tiny
+    s, ref = load_dcrnn_dataset('metr-la', root), load_metr_la(root)
+    assert s.name == 'metr-la' and torch.equal(s.series, ref.series)
+    bay = tmp_path_factory.mktemp('bay')  # PEMS-BAY's own file names
+    write_dcrnn(bay, ids, adj, values, speed='pems-bay.h5', graph='adj_mx_bay.pkl')
+    s = load_dcrnn_dataset('pems-bay', bay)
+    assert s.name == 'pems-bay' and torch.equal(s.series, load_pems_bay(bay).series)
+    assert torch.equal(s.series, ref.series) and s.node_ids == ids
+    with pytest.raises(ValueError, match=r"choose one of \['metr-la', 'pems-bay'\]"):
+        load_dcrnn_dataset('metr_la', root)

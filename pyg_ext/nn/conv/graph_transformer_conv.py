@@ -10,10 +10,12 @@ from typing import Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.nn.inits import reset
 from torch_geometric.typing import Adj, OptTensor
 
 from pyg_ext.blocks.attention_score import AttentionScore
 from pyg_ext.blocks.ffn import FFN
+from pyg_ext.blocks.residual import Residual
 from pyg_ext.nn.conv.graph_attention_conv import GraphAttentionConv
 from pyg_ext.utils.checks import check_edge_index, check_feature_size
 from pyg_ext.utils.edge_list import to_edge_list
@@ -36,8 +38,11 @@ class GraphTransformerConv(nn.Module):
 
     (post-norm: :math:`\mathbf{x} \leftarrow \mathrm{LN}_1(\mathbf{x} + \mathbf{W}^O
     \mathrm{Attn}_{\mathcal{G}}(\mathbf{x}))`, :math:`\mathbf{x} \leftarrow \mathrm{LN}_2(
-    \mathbf{x} + \mathrm{FFN}(\mathbf{x}))`), dropout on both branches. Without extras it
-    equals :class:`~pyg_ext.blocks.TransformerLayer` over the nodes with the mask
+    \mathbf{x} + \mathrm{FFN}(\mathbf{x}))`), dropout on both branches. The FFN sublayer,
+    :obj:`ffn_block`, is a :class:`~pyg_ext.blocks.Residual` (pre-norm:
+    ``Residual(Sequential(norm2, ffn))``; post-norm: ``Sequential(Residual(ffn), norm2)``;
+    :obj:`ffn` and :obj:`norm2` name its parts). Without extras the layer equals
+    :class:`~pyg_ext.blocks.TransformerLayer` over the nodes with the mask
     :math:`\mathbf{A}^\top + \mathbf{I}` (:obj:`attn.lin_query/lin_key/lin_value` are the
     blocks of :obj:`attn.in_proj`).
 
@@ -125,9 +130,11 @@ class GraphTransformerConv(nn.Module):
                                        edge_dim=edge_dim, bias=False, value_weight=True,
                                        proj_bias=bias)
         self.out_proj = nn.Linear(channels, channels, bias=bias)
-        self.ffn = FFN(channels, self.ffn_channels, channels, act=act, dropout=dropout, bias=bias)
+        ffn = FFN(channels, self.ffn_channels, channels, act=act, dropout=dropout, bias=bias)
         self.norm1 = nn.LayerNorm(channels, eps=layer_norm_eps)
-        self.norm2 = nn.LayerNorm(channels, eps=layer_norm_eps)
+        norm2 = nn.LayerNorm(channels, eps=layer_norm_eps)
+        self.ffn_block = (Residual(nn.Sequential(norm2, ffn), dropout=dropout) if norm_first
+                          else nn.Sequential(Residual(ffn, dropout=dropout), norm2))
         self.pe_proj = nn.Linear(pe_dim, channels, bias=bias) if pe_dim else None
         self.global_tokens = self.global_attn = None
         if num_global:
@@ -144,10 +151,10 @@ class GraphTransformerConv(nn.Module):
 
     def reset_parameters(self):
         r"""Resets all learnable parameters and clears the cached expander and token edges."""
-        for module in (self.attn, self.out_proj, self.ffn, self.norm1, self.norm2, self.pe_proj,
+        for module in (self.attn, self.out_proj, self.ffn_block, self.norm1, self.pe_proj,
                        self.global_attn):
             if module is not None:
-                module.reset_parameters()
+                reset(module)
         if self.out_proj.bias is not None:
             nn.init.zeros_(self.out_proj.bias)
         for param in (self.global_tokens, self.expander_attr, self.global_attr):
@@ -198,12 +205,22 @@ class GraphTransformerConv(nn.Module):
             a = self.attn(h, edge_index, edge_attr)  # [*, N, F]
         a = self.out_proj(a)  # [*, N, F]
 
-        p = self.dropout if self.training else 0.0
-        if self.norm_first:
-            x = x + F.dropout(a, p=p)
-            return x + F.dropout(self.ffn(self.norm2(x)), p=p)
-        x = self.norm1(x + F.dropout(a, p=p))
-        return self.norm2(x + F.dropout(self.ffn(x), p=p))
+        # The attention branch reads the graph, the tokens and their edges, so its residual
+        # sum is written here; the FFN sublayer is a Residual block.
+        a = F.dropout(a, p=self.dropout, training=self.training)  # [*, N, F]
+        x = x + a if self.norm_first else self.norm1(x + a)  # [*, N, F]
+        return self.ffn_block(x)  # [*, N, F]
+
+    @property
+    def ffn(self) -> FFN:
+        r"""The FFN of :obj:`ffn_block`."""
+        return self.ffn_block.module[1] if self.norm_first else self.ffn_block[0].module
+
+    @property
+    def norm2(self) -> nn.LayerNorm:
+        r"""The layer norm of :obj:`ffn_block` (before the FFN pre-norm, after the sum
+        post-norm)."""
+        return self.ffn_block.module[0] if self.norm_first else self.ffn_block[1]
 
     def _expander_edges(self, N: int, device: torch.device, batch: OptTensor,
                         given: OptTensor) -> Tensor:

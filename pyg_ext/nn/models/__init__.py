@@ -2,6 +2,7 @@
 from pyg_ext.nn.models.a3tgcn import A3TGCN
 from pyg_ext.nn.models.agcrn import AGCRN
 from pyg_ext.nn.models.astgcn import ASTGCN
+from pyg_ext.nn.models.cheb_graph_rnn_model import ChebGraphRNNModel
 from pyg_ext.nn.models.dcrnn import DCRNN
 from pyg_ext.nn.models.gconv_gru import GConvGRU
 from pyg_ext.nn.models.gconv_lstm import GConvLSTM
@@ -16,6 +17,7 @@ from pyg_ext.nn.models.tgcn import TGCN
 __all__ = [
     'GConvGRU',
     'GConvLSTM',
+    'ChebGraphRNNModel',
     'TGCN',
     'A3TGCN',
     'DCRNN',

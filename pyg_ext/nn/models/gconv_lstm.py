@@ -5,14 +5,11 @@ H - hidden size.
 """
 from typing import Optional
 
-from torch import Tensor
-from torch_geometric.typing import OptTensor
-
-from pyg_ext.nn.models.graph_rnn_model import GraphRNNModel, scaled_laplacian_t
+from pyg_ext.nn.models.cheb_graph_rnn_model import ChebGraphRNNModel
 from pyg_ext.nn.recurrent.graph_lstm_cell import GraphLSTMCell
 
 
-class GConvLSTM(GraphRNNModel):
+class GConvLSTM(ChebGraphRNNModel):
     r"""The graph convolutional LSTM (model 2) of the `"Structured Sequence Modeling with
     Graph Convolutional Recurrent Networks" <https://arxiv.org/abs/1612.07659>`_ paper (Seo
     et al., ICONIP 2018) as a forecaster: :obj:`num_layers` :class:`~pyg_ext.nn.recurrent.
@@ -63,14 +60,4 @@ class GConvLSTM(GraphRNNModel):
                                           normalize=False, peephole=peephole)
                  for i in range(num_layers)]
         super().__init__(cells, in_channels, out_channels, hidden_channels, horizon,
-                         num_nodes, dropout)
-        self.K = K
-        self.normalization = normalization
-        self.dense = dense
-
-    def graph_args(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor) -> tuple:
-        return (scaled_laplacian_t(edge_index, edge_weight, x.size(2), x.dtype,
-                                   self.normalization, self.dense), )
-
-    def _repr_extra(self) -> str:
-        return f', K={self.K}'
+                         num_nodes, K, normalization, dropout, dense)
