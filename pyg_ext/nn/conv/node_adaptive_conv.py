@@ -4,11 +4,13 @@ Dimensions: B - batch, T - time, N - nodes, F - features (F_in, F_out), K - numb
 Chebyshev polynomials, D - node embedding size, M - the leading dimensions folded into one.
 """
 import math
+from typing import Union
 
 import torch
 from torch import Tensor, nn
 from torch.nn import Parameter
 
+from pyg_ext.nn.conv.node_filters import Filters, NodeFilters
 from pyg_ext.utils.checks import check_feature_size
 
 
@@ -32,6 +34,12 @@ class NodeAdaptiveConv(nn.Module):
     first with one :math:`N \times N` matmul each over all leading dimensions, and the
     filters of all nodes are applied in one batched matmul per polynomial.
 
+    The filters :math:`\mathbf{\Theta}_{n,k}` and biases (:meth:`filters`) depend on the
+    embeddings and the pools only. Given the ``[N, D]`` embedding tensor, every call
+    generates them; given a :class:`~pyg_ext.nn.conv.NodeFilters` wrapping it, the first
+    call generates them and later calls with the same wrapper reuse them (a recurrent
+    model builds one wrapper per forward and calls the layer at every time step).
+
     The weight pool :math:`\mathbf{W}_{pool} \in \mathbb{R}^{D \times K \times F_{in}
     \times F_{out}}` is initialised uniformly with a Glorot bound divided by
     :math:`\sqrt{D}`, so that with unit-variance embeddings every generated filter has the
@@ -51,7 +59,8 @@ class NodeAdaptiveConv(nn.Module):
           node features :math:`(*, N, F_{in})`, e.g. :math:`(B, N, F_{in})` or
           :math:`(B, T, N, F_{in})`,
           adjacency :math:`(N, N)` (dense, row :math:`i` = the nodes :math:`i` reads),
-          node embeddings :math:`(N, D)`
+          node embeddings :math:`(N, D)` or a :class:`~pyg_ext.nn.conv.NodeFilters` of
+          them
         - **output:** node features :math:`(*, N, F_{out})`
     """
     def __init__(self, in_channels: int, out_channels: int, K: int, embedding_dim: int,
@@ -77,7 +86,25 @@ class NodeAdaptiveConv(nn.Module):
         if self.bias_pool is not None:
             nn.init.zeros_(self.bias_pool)
 
-    def forward(self, x: Tensor, adj: Tensor, node_emb: Tensor) -> Tensor:
+    def filters(self, node_emb: Tensor) -> Filters:
+        r"""The node-specific filters :math:`\mathbf{\Theta}_{n,k}` as :math:`K` tensors
+        ``[N, F_in, F_out]``, and the node biases ``[N, F_out]`` (:obj:`None` without
+        bias), generated from ``node_emb [N, D]``."""
+        N, D = node_emb.size(0), self.embedding_dim
+        # One matmul per polynomial on the unbound pool: the backward stacks K small [D, ...]
+        # pool gradients, not K filter gradients of N times that size (as unbinding the
+        # generated filters would), and never zero-fills a whole gradient (as slicing would).
+        # Each filter is stored [N, F_out, F_in] and returned transposed: torch's CPU bmm is
+        # slowest with a transposed second operand, which contiguous filters would give the
+        # backward's grad @ Theta^T (2-4x slower per node there); this way the forward has
+        # it, at about half that cost.
+        weights = tuple((node_emb @ pool.transpose(1, 2).reshape(D, -1))  # [N, F_out F_in]
+                        .view(N, self.out_channels, self.in_channels).transpose(1, 2)
+                        for pool in self.weight_pool.unbind(1))  # K x [N, F_in, F_out]
+        bias = None if self.bias_pool is None else node_emb @ self.bias_pool  # [N, F_out]
+        return weights, bias
+
+    def forward(self, x: Tensor, adj: Tensor, node_emb: Union[Tensor, NodeFilters]) -> Tensor:
         if x.dim() < 2:
             raise ValueError(f"'x' has shape {list(x.shape)}; expected [*, N, F] (e.g. "
                              f"[B, T, N, F]); add a feature dimension with x[..., None]")
@@ -86,25 +113,29 @@ class NodeAdaptiveConv(nn.Module):
         if adj.dim() != 2 or tuple(adj.shape) != (N, N) or adj.is_sparse:
             raise ValueError(f"'adj' has shape {list(adj.shape)}; expected a dense [N, N] = "
                              f"[{N}, {N}] adjacency for the {N} nodes of 'x'")
-        if tuple(node_emb.shape) != (N, self.embedding_dim):
-            raise ValueError(f"'node_emb' has shape {list(node_emb.shape)}; expected [N, D] "
+        cached = isinstance(node_emb, NodeFilters)
+        emb = node_emb.node_emb if cached else node_emb
+        if tuple(emb.shape) != (N, self.embedding_dim):
+            raise ValueError(f"'node_emb' has shape {list(emb.shape)}; expected [N, D] "
                              f"= [{N}, {self.embedding_dim}] (one embedding per node of 'x')")
+        weights, bias = node_emb.get(self) if cached else self.filters(emb)
         # Nodes first, [N, M F] with M the leading dims folded: each polynomial is one dense
         # [N, N] matmul, each Theta_k one batched (per node) matmul accumulated into the
-        # output; the output stays nodes-first in memory (a [*, N, F_out] view).
+        # output, the bias its initial value; the output stays nodes-first in memory (a
+        # [*, N, F_out] view). A nodes-first input (as returned here) needs no copy.
         lead = x.shape[:-2]
         t_prev = x.movedim(-2, 0).reshape(N, -1)  # [N, M F]
-        weight = node_emb @ self.weight_pool.view(self.embedding_dim, -1)  # [N, K F_in F_out]
-        weight = weight.view(N, self.K, F, self.out_channels)  # [N, K, F_in, F_out]
-        out = torch.bmm(t_prev.view(N, -1, F), weight[:, 0])  # [N, M, F_out]
+        if bias is None:
+            out = torch.bmm(t_prev.view(N, -1, F), weights[0])  # [N, M, F_out]
+        else:
+            out = torch.baddbmm(bias.unsqueeze(1), t_prev.view(N, -1, F),
+                                weights[0])  # [N, M, F_out]
         if self.K > 1:
             t = adj @ t_prev  # [N, M F]
-            out = out.baddbmm_(t.view(N, -1, F), weight[:, 1])
+            out = out.baddbmm_(t.view(N, -1, F), weights[1])
             for k in range(2, self.K):
                 t, t_prev = 2.0 * (adj @ t) - t_prev, t  # [N, M F]
-                out = out.baddbmm_(t.view(N, -1, F), weight[:, k])
-        if self.bias_pool is not None:
-            out = out + (node_emb @ self.bias_pool).unsqueeze(1)  # [N, M, F_out]
+                out = out.baddbmm_(t.view(N, -1, F), weights[k])
         return out.view(N, *lead, self.out_channels).movedim(0, -2)  # [*, N, F_out]
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn import Parameter
 from torch_geometric.typing import OptTensor
 
+from pyg_ext.nn.conv.node_filters import NodeFilters
 from pyg_ext.nn.models.graph_rnn_model import GraphRNNModel
 from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
 
@@ -29,10 +30,16 @@ class AGCRN(GraphRNNModel):
         \mathbf{e}_n \mathbf{b}_{pool}
 
     (row-wise softmax; one :math:`\mathbf{E}` shared by the graph and every gate of every
-    layer, as in the authors' code; the graph is computed once per forward, the node filters
-    :math:`\mathbf{\Theta}_n` once per gate call), and a linear map from the last hidden
-    state to all :obj:`horizon` steps (the paper's :math:`1 \times H` "end convolution" is
-    this linear map).
+    layer, as in the authors' code), and a linear map from the last hidden state to all
+    :obj:`horizon` steps (the paper's :math:`1 \times H` "end convolution" is this linear
+    map).
+
+    The graph and the node filters depend on :math:`\mathbf{E}` and the weight pools only,
+    not on the time step: :meth:`graph_args` computes :math:`\mathbf{A}` once per forward
+    and wraps :math:`\mathbf{E}` in a :class:`~pyg_ext.nn.conv.NodeFilters`, so each gate
+    convolution generates its filters :math:`\mathbf{\Theta}_n` and biases
+    :math:`\mathbf{b}_n` on its first call of the forward and reuses them (and accumulates
+    their gradient) for every later step. Nothing is kept between forwards.
 
     **The given graph is ignored**: AGCRN learns its own, so :obj:`edge_index` and
     :obj:`edge_weight` may be :obj:`None`; they are accepted so that models can be swapped.
@@ -85,7 +92,9 @@ class AGCRN(GraphRNNModel):
         return torch.relu(self.node_emb @ self.node_emb.t()).softmax(dim=1)  # [N, N]
 
     def graph_args(self, x: Tensor, edge_index: OptTensor, edge_weight: OptTensor) -> tuple:
-        return (self.adjacency(), self.node_emb)
+        r"""``(adj [N, N], NodeFilters(node_emb))``: the learned graph and the node
+        embeddings with a memo of each gate's filters, both for this forward only."""
+        return (self.adjacency(), NodeFilters(self.node_emb))
 
     def forward(self, x: Tensor, edge_index: OptTensor = None,
                 edge_weight: OptTensor = None) -> Tensor:

@@ -5,6 +5,7 @@ import torch
 from torch.testing import assert_close
 
 from pyg_ext.nn.conv.node_adaptive_conv import NodeAdaptiveConv
+from pyg_ext.nn.conv.node_filters import NodeFilters
 
 TOL = dict(atol=1e-5, rtol=1e-5)
 N, D = 6, 4
@@ -104,3 +105,61 @@ def test_errors():
         conv(x, adj, emb[:, :2])
     with pytest.raises(ValueError, match='add a feature dimension'):
         conv(torch.randn(N), adj, emb)
+
+
+def test_filters_are_generated_from_the_pools():
+    conv = NodeAdaptiveConv(5, 8, K=3, embedding_dim=D)
+    torch.nn.init.normal_(conv.bias_pool)
+    emb = torch.randn(N, D)
+    weights, bias = conv.filters(emb)
+    expected = torch.einsum('nd,dkio->nkio', emb, conv.weight_pool)
+    assert len(weights) == 3
+    for k in range(3):
+        assert weights[k].shape == (N, 5, 8) and weights[k].mT.is_contiguous()
+        assert_close(weights[k], expected[:, k], **TOL)
+    assert_close(bias, emb @ conv.bias_pool)
+    assert NodeAdaptiveConv(5, 8, 2, D, bias=False).filters(emb)[1] is None
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_node_filters_equal_node_embeddings(bias):
+    conv = NodeAdaptiveConv(5, 8, K=3, embedding_dim=D, bias=bias)
+    x, adj, emb = inputs()
+    nf = NodeFilters(emb)
+    assert torch.equal(conv(x, adj, nf), conv(x, adj, emb))
+    assert torch.equal(conv(x[0], adj, nf), conv(x[0], adj, emb))  # reused: still equal
+    assert len(nf) == 1
+
+
+def test_no_zero_filled_filter_gradients():
+    # The backward of slicing the filters (weight[:, k]) zero-fills a gradient of all K
+    # filters per slice: no fill_ of that size may appear.
+    conv = NodeAdaptiveConv(5, 8, K=3, embedding_dim=D)
+    x, adj, emb = inputs()
+    emb.requires_grad_()
+    out = conv(x, adj, emb)
+    with torch.profiler.profile(record_shapes=True) as prof:
+        out.square().sum().backward()
+    fills = [e.input_shapes for e in prof.events() if e.name in ('aten::fill_', 'aten::zero_')]
+    assert [N, 3, 5, 8] not in [s[0] for s in fills if s]
+
+
+def test_compiles_without_graph_breaks_with_node_filters():
+    conv = NodeAdaptiveConv(5, 8, K=2, embedding_dim=D)
+
+    def two_steps(x, adj, emb):
+        nf = NodeFilters(emb)
+        return conv(torch.tanh(conv(x, adj, nf)[..., :5]), adj, nf)
+
+    x, adj, emb = inputs()
+    explain = torch._dynamo.explain(two_steps)(x, adj, emb)
+    assert explain.graph_break_count == 0
+    assert_close(torch.compile(two_steps, backend='eager')(x, adj, emb),
+                 two_steps(x, adj, emb))
+
+
+def test_node_filters_errors():
+    conv = NodeAdaptiveConv(5, 8, K=2, embedding_dim=D)
+    x, adj, emb = inputs()
+    with pytest.raises(ValueError, match='one embedding per node'):
+        conv(x, adj, NodeFilters(emb[:-1]))
