@@ -258,7 +258,12 @@ def addmm_flops(bias, a, b, *args, out_val=None, **kwargs):
     return mm_flops(a, b)
 
 
-mm_flops._get_raw = addmm_flops._get_raw = True  # FlopCounterMode passes the tensors
+def sparse_mm_reduce_flops(a, b, *args, out_val=None, **kwargs):
+    return mm_flops(a, b)  # torch.sparse.mm(csr, x, 'sum') on CPU
+
+
+# FlopCounterMode passes the tensors
+mm_flops._get_raw = addmm_flops._get_raw = sparse_mm_reduce_flops._get_raw = True
 
 
 def child(config):
@@ -289,8 +294,9 @@ def child(config):
     ms = median_ms(step, device, config['warmup'], config['reps'])
     from torch.utils.flop_counter import FlopCounterMode
     aten = torch.ops.aten
-    counter = FlopCounterMode(display=False, custom_mapping={aten.mm: mm_flops,
-                                                             aten.addmm: addmm_flops})
+    counter = FlopCounterMode(display=False, custom_mapping={
+        aten.mm: mm_flops, aten.addmm: addmm_flops, aten.addmm_: addmm_flops,
+        aten._sparse_mm_reduce_impl: sparse_mm_reduce_flops})
     with counter:
         step()
     if config.get('profile'):

@@ -8,6 +8,7 @@ from pyg_ext.utils.checks import (
     check_node_inputs,
     check_sparse_edge_attr,
 )
+from pyg_ext.utils.csr_matmul import csr_matmul
 
 __all__ = [
     'check_edge_index',
@@ -18,4 +19,5 @@ __all__ = [
     'check_mask',
     'check_node_inputs',
     'check_sparse_edge_attr',
+    'csr_matmul',
 ]

@@ -3,7 +3,7 @@
 Dimensions: B - batch, T - time, N - nodes, E - edges, F - features (F_in, F_out),
 K - diffusion steps per direction.
 """
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -16,24 +16,11 @@ from torch_geometric.utils import is_torch_sparse_tensor, scatter, spmm, to_torc
 from torch_geometric.utils import to_edge_index as sparse_to_edge_index
 from torch_geometric.utils.num_nodes import maybe_num_nodes
 
+from pyg_ext.nn.conv.diffusion_supports import DiffusionSupports
 from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
+from pyg_ext.utils.csr_matmul import csr_matmul
 
-
-class DiffusionSupports(NamedTuple):
-    r"""The two normalised transition operators of a graph, as returned by
-    :meth:`DiffConv.transitions`; pass it to :class:`DiffConv` in place of
-    :obj:`edge_index` to reuse one normalisation across layers and calls. Each operator is
-    an :obj:`(adjacency, per-edge weight)` pair in the form :meth:`MessagePassing.propagate`
-    takes: an edge index :math:`(2, E)` with weights :math:`(E)`, or an :math:`(N, N)`
-    CSR matrix with weight :obj:`None`. :obj:`num_nodes` and :obj:`normalize` record the
-    graph's :math:`N` and whether the degree normalisation was applied, so that
-    :class:`DiffConv` can check them against its input and its own :obj:`normalize`."""
-    forward: Adj  # D_O^{-1} W: row i averages the nodes that i points to
-    forward_weight: OptTensor  # [E] or None
-    backward: Adj  # D_I^{-1} W^T: row j averages the nodes that point to j
-    backward_weight: OptTensor  # [E] or None
-    num_nodes: int
-    normalize: bool
+__all__ = ['DiffConv', 'DiffusionSupports']  # DiffusionSupports: re-exported from its file
 
 
 class DiffConv(MessagePassing):
@@ -62,9 +49,24 @@ class DiffConv(MessagePassing):
     blocks :math:`\mathbf{\Theta} \in \mathbb{R}^{F_{in} \times F_{out}}` stored in
     :obj:`weight` of shape :obj:`[2K + 1, F_in, F_out]`: :obj:`weight[0]` is
     :math:`\mathbf{\Theta}_0`, :obj:`weight[k]` is :math:`\mathbf{\Theta}_{k,1}` and
-    :obj:`weight[K + k]` is :math:`\mathbf{\Theta}_{k,2}`. The input and its :math:`2K`
-    diffusions are concatenated to :math:`(*, N, (2K + 1) F_{in})` and multiplied with the
-    flattened :math:`((2K + 1) F_{in}, F_{out})` weight in one matmul.
+    :obj:`weight[K + k]` is :math:`\mathbf{\Theta}_{k,2}`.
+
+    How the diffusions are computed depends on the form of the graph:
+
+    - a torch sparse adjacency (or CSR :class:`DiffusionSupports`, as DCRNN and Graph
+      WaveNet pass) is propagated nodes first: the leading dimensions are folded once into
+      :math:`(N, M F_{in})`, each diffusion step is one CSR matmul over all of them
+      (:func:`~pyg_ext.utils.csr_matmul.csr_matmul`, whose backward uses the transposed
+      operators built once by :meth:`transitions`, so no backward call transposes a sparse
+      matrix), each :math:`\mathbf{\Theta}` block is one matmul accumulated into the
+      output (nothing is concatenated), and the output is a :math:`(*, N, F_{out})` view of
+      nodes-first memory, so a recurrent state fed back into the layer is folded without a
+      copy. If the operators' values require gradients (learnable edge weights), torch's
+      own sparse backward is used, which also differentiates them;
+    - an edge index (or edge-index :class:`DiffusionSupports`) is propagated by message
+      passing in the input's layout, and the input and its :math:`2K` diffusions are
+      concatenated to :math:`(*, N, (2K + 1) F_{in})` and multiplied with the flattened
+      :math:`((2K + 1) F_{in}, F_{out})` weight in one matmul.
 
     The graph may be an :obj:`edge_index` tensor, a :class:`torch_geometric.EdgeIndex`,
     or a transposed sparse adjacency :obj:`adj_t` (a :class:`torch.sparse.Tensor`, or a
@@ -175,6 +177,8 @@ class DiffConv(MessagePassing):
 
     def _diffuse(self, x: Tensor, supports: DiffusionSupports) -> Tensor:
         fwd, fwd_weight, bwd, bwd_weight = supports[:4]
+        if _is_csr(fwd) and _is_csr(bwd):
+            return self._diffuse_csr(x, supports)
         xs = [x]
         h = x
         for _ in range(self.K):
@@ -189,6 +193,30 @@ class DiffConv(MessagePassing):
         if self.bias is not None:
             out = out + self.bias
         return out
+
+    def _diffuse_csr(self, x: Tensor, supports: DiffusionSupports) -> Tensor:
+        # Nodes first, [N, M F_in] with M the leading dims folded: each diffusion step is one
+        # CSR matmul, each Theta block one dense matmul accumulated into the output, and
+        # nothing is concatenated. The output stays nodes-first in memory (a [*, N, F_out]
+        # view), so a recurrent state fed back into this layer is folded without a copy.
+        N, F_in = x.size(-2), x.size(-1)
+        lead = x.shape[:-2]
+        x0 = x.movedim(-2, 0).reshape(N, -1)  # [N, M F_in]; a view if x is nodes-first
+        # unbind, not weight[k]: its backward stacks the 2K + 1 block gradients once, where
+        # each weight[k] would zero-fill a full-size gradient
+        weights = self.weight.unbind(0)  # 2K + 1 x [F_in, F_out]
+        if self.bias is not None:
+            out = torch.addmm(self.bias, x0.reshape(-1, F_in), weights[0])  # [N M, F_out]
+        else:
+            out = x0.reshape(-1, F_in) @ weights[0]  # [N M, F_out]
+        directions = ((supports.forward, supports.forward_t, 0),
+                      (supports.backward, supports.backward_t, self.K))
+        for op, op_t, offset in directions:
+            h = x0
+            for k in range(1, self.K + 1):
+                h = csr_matmul(op, op_t, h)  # [N, M F_in]
+                out = out.addmm_(h.view(-1, F_in), weights[offset + k])  # [N M, F_out]
+        return out.view(N, *lead, self.out_channels).movedim(0, -2)  # [*, N, F_out]
 
     def _check_supports(self, supports: DiffusionSupports, edge_weight: OptTensor,
                         x: Tensor) -> None:
@@ -225,10 +253,11 @@ class DiffConv(MessagePassing):
         of a graph once, for any number of :class:`DiffConv` calls on it (pass the result
         in place of :obj:`edge_index`). Edges with their weights stay edges (with per-edge
         weights :math:`w_{ij} / d^{out}_i`, on the reversed edges, and
-        :math:`w_{ij} / d^{in}_j`); a sparse adjacency gives two CSR matrices (fastest to
-        propagate: build :obj:`adj_t = to_torch_csr_tensor(edge_index.flip(0),
-        edge_weight, size=(N, N))` and pass that). Gradients flow back to
-        :obj:`edge_weight`.
+        :math:`w_{ij} / d^{in}_j`); a torch sparse adjacency gives two CSR matrices and
+        their two transposes, which the backward pass of every propagation uses (fastest:
+        build :obj:`adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight,
+        size=(N, N))` and pass that). Gradients flow back to :obj:`edge_weight` (through
+        torch's own sparse backward when the CSR values require gradients).
 
         Args:
             edge_index (torch.Tensor or SparseTensor): The graph, in any form
@@ -248,6 +277,7 @@ class DiffConv(MessagePassing):
             - **input:** edge indices :math:`(2, E)` or sparse matrix :math:`(N, N)`,
               edge weights :math:`(E)` *(optional)*
             - **output:** :class:`DiffusionSupports` with two operators of :math:`N` nodes
+              (and, for a torch sparse adjacency, their transposes)
         """
         torch_sparse_input = isinstance(edge_index, SparseTensor)
         sparse = torch_sparse_input or is_torch_sparse_tensor(edge_index)
@@ -293,10 +323,13 @@ class DiffConv(MessagePassing):
         if torch_sparse_input:  # pragma: no cover - torch_sparse is not installed in CI
             fwd = SparseTensor(row=src, col=dst, value=fwd_weight, sparse_sizes=size)
             bwd = SparseTensor(row=dst, col=src, value=bwd_weight, sparse_sizes=size)
-        else:
-            fwd = to_torch_csr_tensor(edge_index, fwd_weight, size=size)  # [N, N], row i
-            bwd = to_torch_csr_tensor(edge_index.flip(0), bwd_weight, size=size)  # row j
-        return DiffusionSupports(fwd, None, bwd, None, num_nodes, normalize)
+            return DiffusionSupports(fwd, None, bwd, None, num_nodes, normalize)
+        # Four CSR matrices: the operators and their transposes, for csr_matmul's backward.
+        fwd = to_torch_csr_tensor(edge_index, fwd_weight, size=size)  # [N, N], row i
+        bwd = to_torch_csr_tensor(edge_index.flip(0), bwd_weight, size=size)  # row j
+        fwd_t = to_torch_csr_tensor(edge_index.flip(0), fwd_weight, size=size)  # P_f^T
+        bwd_t = to_torch_csr_tensor(edge_index, bwd_weight, size=size)  # P_b^T
+        return DiffusionSupports(fwd, None, bwd, None, num_nodes, normalize, fwd_t, bwd_t)
 
     def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
         # x_j: [*, E, F_in]
@@ -314,6 +347,10 @@ class DiffConv(MessagePassing):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
                 f'K={self.K})')
+
+
+def _is_csr(adj: Adj) -> bool:
+    return isinstance(adj, Tensor) and adj.layout == torch.sparse_csr
 
 
 def _num_edges(edge_index: Adj) -> int:

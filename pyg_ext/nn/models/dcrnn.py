@@ -11,6 +11,7 @@ from torch_geometric.typing import OptTensor
 
 from pyg_ext.blocks.recurrent import Recurrent
 from pyg_ext.blocks.seq2seq import Seq2Seq
+from pyg_ext.nn.conv.diff_conv import DiffConv
 from pyg_ext.nn.models.graph_rnn_model import check_model_input, sparse_adjacency_t
 from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
 from pyg_ext.utils.checks import check_index_range
@@ -47,7 +48,11 @@ class DCRNN(nn.Module):
     the first forward and cached (``DiffConv(cached=True)``): **the model then serves that
     one graph** (a graph with another node or edge count raises an error; one with the same
     counts would silently reuse the cache). For changing graphs build it with
-    :obj:`cached=False`, which recomputes the transitions in every gate call (slower).
+    :obj:`cached=False`, which computes the transitions once per forward
+    (:meth:`DiffConv.transitions <pyg_ext.nn.conv.DiffConv.transitions>`) and shares them
+    between all gates and steps; gradients then also flow to :obj:`edge_weight`. Either
+    way the transitions are CSR matrices, and every diffusion step is one sparse matmul
+    over the whole batch whose backward pass uses their prebuilt transposes.
 
     Args:
         in_channels (int): Input features :math:`F_{in}` (e.g. 2: speed and time of day).
@@ -89,6 +94,7 @@ class DCRNN(nn.Module):
         self.num_nodes = num_nodes
         self.K = K
         self.num_layers = num_layers
+        self.cached = cached
         H = hidden_channels
 
         def stack(first: int) -> Recurrent:
@@ -127,9 +133,14 @@ class DCRNN(nn.Module):
 
     def _forward(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor,
                  targets: Optional[Tensor], batches_seen: Optional[int]) -> Tensor:
-        # One CSR adjacency per forward, so DiffConv propagates with sparse matmuls.
-        adj_t = sparse_adjacency_t(edge_index, edge_weight, x.size(2), x.dtype)
-        pred, _ = self.seq2seq(x, adj_t, targets=targets, batches_seen=batches_seen)
+        # One CSR adjacency per forward, so DiffConv propagates with sparse matmuls. Cached
+        # gates normalise it on their first call only; otherwise it is normalised here,
+        # once for all gates and steps (never per gate call).
+        N = x.size(2)
+        graph = sparse_adjacency_t(edge_index, edge_weight, N, x.dtype)  # [N, N] CSR
+        if not self.cached:
+            graph = DiffConv.transitions(graph, num_nodes=N, dtype=x.dtype)
+        pred, _ = self.seq2seq(x, graph, targets=targets, batches_seen=batches_seen)
         return pred  # [B, horizon, N, F_out]
 
     def __repr__(self) -> str:

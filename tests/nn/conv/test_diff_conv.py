@@ -4,10 +4,12 @@ import warnings
 import pytest
 import torch
 import torch_geometric.typing
+from torch.profiler import profile
 from torch_geometric import EdgeIndex
 from torch_geometric.nn import Sequential
 from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor
 
+from pyg_ext.nn.conv import diff_conv
 from pyg_ext.nn.conv.diff_conv import DiffConv, DiffusionSupports
 
 # The sparse CSR "beta" notice from torch is not what these tests are about.
@@ -41,7 +43,7 @@ def dense_diffusion(conv, x, edge_index, edge_weight, num_nodes, normalize=True)
     for k in range(1, K + 1):
         out = out + torch.linalg.matrix_power(P_f, k) @ x @ theta[k]
         out = out + torch.linalg.matrix_power(P_b, k) @ x @ theta[K + k]
-    return out + conv.bias
+    return out if conv.bias is None else out + conv.bias
 
 
 def test_repr_and_parameters():
@@ -393,3 +395,113 @@ def test_precomputed_supports_errors_name_the_fix(graph):
         conv.double()(x.double(), supports)
     with pytest.raises(ValueError, match=r'expected shape \[11\]'):
         DiffConv.transitions(edge_index, edge_weight[:-1], N)
+
+
+def csr_supports(edge_index, edge_weight, N, normalize=True):
+    adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(N, N))
+    return DiffConv.transitions(adj_t, normalize=normalize)
+
+
+@pytest.mark.parametrize('K', [1, 2, 3])
+@pytest.mark.parametrize('shape', [(), (2, ), (2, 3)])
+@pytest.mark.parametrize('bias', [True, False])
+def test_csr_fast_path_equals_dense_formula(graph, K, shape, bias):
+    # The key reference: the paper's formula on the asymmetric weighted graph, computed
+    # densely, against the nodes-first CSR path that DCRNN and Graph WaveNet use.
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K, bias=bias)
+    if bias:
+        torch.nn.init.normal_(conv.bias)
+    x = torch.randn(*shape, N, 3)
+    out = conv(x, csr_supports(edge_index, edge_weight, N))
+    assert out.shape == (*shape, N, 4)
+    expected = dense_diffusion(conv, x, edge_index, edge_weight, N)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_csr_fast_path_is_used(graph, monkeypatch):
+    # Every diffusion step of a CSR graph goes through csr_matmul, none through propagate.
+    edge_index, edge_weight, N = graph
+    calls = []
+    csr_matmul = diff_conv.csr_matmul
+    monkeypatch.setattr(diff_conv, 'csr_matmul', lambda *a: calls.append(1) or csr_matmul(*a))
+    conv = DiffConv(3, 4, K=3)
+
+    def no_message_passing(*args, **kwargs):
+        raise AssertionError('propagate was called on CSR supports')
+
+    monkeypatch.setattr(conv, 'propagate', no_message_passing)
+    x = torch.randn(2, N, 3)
+    conv(x, csr_supports(edge_index, edge_weight, N))
+    assert len(calls) == 2 * 3
+    adj_t = to_torch_coo_tensor(edge_index.flip(0), edge_weight, size=(N, N))
+    conv(x, adj_t)  # a COO adjacency is normalised into CSR supports
+    assert len(calls) == 4 * 3
+
+
+def test_csr_fast_path_gradients_without_sparse_transposes(graph):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2)
+    torch.nn.init.normal_(conv.bias)
+    x = torch.randn(2, 3, N, 3, requires_grad=True)
+    conv(x, edge_index, edge_weight).square().sum().backward()  # message-passing reference
+    grads = {name: p.grad.clone() for name, p in conv.named_parameters()}
+    grad_x = x.grad.clone()
+    conv.zero_grad()
+    x.grad = None
+    out = conv(x, csr_supports(edge_index, edge_weight, N))
+    with profile() as prof:
+        out.square().sum().backward()
+    names = {event.key for event in prof.key_averages()}
+    assert not names & {'aten::_to_sparse_csr', 'aten::sort'}, names
+    for name, param in conv.named_parameters():
+        assert torch.allclose(param.grad, grads[name], atol=1e-5), name
+    assert (conv.weight.grad.flatten(1).abs().sum(dim=1) > 0).all()  # every Theta block
+    assert torch.allclose(x.grad, grad_x, atol=1e-5)
+
+
+def test_csr_fast_path_learnable_edge_weight_falls_back(graph):
+    # Values that require grad: torch's sparse backward, and gradients reach edge_weight.
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2)
+    x = torch.randn(2, N, 3, requires_grad=True)
+    w1 = edge_weight.clone().requires_grad_()
+    conv(x, edge_index, w1).square().sum().backward()
+    grad_x = x.grad.clone()
+    x.grad = None
+    w2 = edge_weight.clone().requires_grad_()
+    supports = csr_supports(edge_index, w2, N)
+    assert supports.forward.requires_grad
+    conv(x, supports).square().sum().backward()
+    assert torch.allclose(w2.grad, w1.grad, atol=1e-5)
+    assert torch.allclose(x.grad, grad_x, atol=1e-5)
+
+
+def test_csr_fast_path_output_is_nodes_first(graph):
+    # The output is a [*, N, F] view of [N, *, F] memory, so feeding it back (a recurrent
+    # state) folds without a copy; odd strides in the input are handled.
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(4, 4, K=2)
+    supports = csr_supports(edge_index, edge_weight, N)
+    out = conv(torch.randn(2, 3, N, 4), supports)  # [B, T, N, F]
+    assert out.movedim(-2, 0).is_contiguous()
+    assert out.movedim(-2, 0).reshape(N, -1).data_ptr() == out.data_ptr()
+    assert torch.allclose(conv(out, supports), conv(out.contiguous(), supports), atol=1e-6)
+    gappy = torch.randn(N, 2, 2, 4)[:, 0].movedim(0, 1)  # nodes-first, strided rows
+    sliced = torch.randn(2, N, 6)[..., 1:5]  # a slice of a wider feature dim
+    for x in (gappy, sliced):
+        assert torch.allclose(conv(x, supports), conv(x.contiguous(), supports), atol=1e-6)
+
+
+def test_csr_cached_save_load_roundtrip(graph):
+    edge_index, edge_weight, N = graph
+    conv = DiffConv(3, 4, K=2, cached=True)
+    adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(N, N))
+    x = torch.randn(2, N, 3)
+    out = conv(x, adj_t)
+    assert conv._cached.forward_t is not None  # the cache holds all four CSR matrices
+    buffer = io.BytesIO()
+    torch.save(conv, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert torch.equal(loaded(x, adj_t), out)

@@ -2,6 +2,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from pyg_ext.nn.conv import diff_conv
+from pyg_ext.nn.conv.diff_conv import DiffConv
 from pyg_ext.nn.models.dcrnn import DCRNN
 from pyg_ext.nn.models.graph_rnn_model import sparse_adjacency_t
 
@@ -52,23 +54,41 @@ def test_cell_diffusion_on_the_models_sparse_graph_equals_dense_formula(directed
     assert_close(cell(x[:, 0], h, adj_t), u * h + (1 - u) * c, **TOL)
 
 
-def test_equals_encoder_decoder_loop(directed_graph):
-    # The paper's seq2seq, stepped by hand with the cells on the raw edge_index.
-    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, cached=False)
-    model.eval()
+def loop_forward(model, x, edge_index, edge_weight):
+    """The paper's seq2seq, stepped by hand with the cells on the raw edge_index (message
+    passing, the graph normalised in every gate call)."""
     g = (edge_index, edge_weight)
     states = [None, None]
     for t in range(x.size(1)):
         inp = x[:, t]
         for i, cell in enumerate(model.encoder.cells):
             states[i] = inp = cell(inp, states[i], *g)
-    inp, preds = torch.zeros(2, x.size(2), F_OUT), []
+    inp, preds = torch.zeros(x.size(0), x.size(2), F_OUT), []
     for _ in range(HORIZON):
         for i, cell in enumerate(model.decoder.cells):
             states[i] = inp = cell(inp, states[i], *g)
         inp = model.seq2seq.readout(inp)
         preds.append(inp)
-    assert_close(model(x, *g), torch.stack(preds, 1), **TOL)
+    return torch.stack(preds, 1)
+
+
+def autograd_node_names(root):
+    names, seen, todo = set(), set(), [root]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.add(type(node).__name__)
+        todo.extend(next_node for next_node, _ in node.next_functions)
+    return names
+
+
+def test_equals_encoder_decoder_loop(directed_graph):
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, cached=False)
+    model.eval()
+    assert_close(model(x, edge_index, edge_weight),
+                 loop_forward(model, x, edge_index, edge_weight), **TOL)
 
 
 def test_teacher_forcing(directed_graph):
@@ -120,3 +140,61 @@ def test_layers_and_diffusion_steps():
     assert model.encoder.num_layers == model.decoder.num_layers == 3
     assert model.encoder.cells[0].input_map.weight.shape == (7, 2, 48)  # 2K + 1 blocks
     assert model.decoder.cells[0].input_size == 1
+
+
+@pytest.mark.parametrize('cached', [True, False])
+def test_csr_fast_path_and_transitions_once(directed_graph, monkeypatch, cached):
+    # Every gate call diffuses with CSR matmuls (no message passing), and the graph is
+    # normalised once per forward (cached=False) or once per gate conv ever (cached=True),
+    # never per gate call.
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, cached=cached)
+    convs = [m for m in model.modules() if isinstance(m, DiffConv)]
+    assert len(convs) == 3 * 2 * 2  # 3 gate maps x 2 layers x (encoder, decoder)
+    conv_calls, spmm_calls, norm_calls = [], [], []
+    for conv in convs:
+        conv.register_forward_hook(lambda *args: conv_calls.append(1))
+    transitions, csr_matmul = DiffConv.transitions, diff_conv.csr_matmul
+    monkeypatch.setattr(DiffConv, 'transitions', staticmethod(
+        lambda *a, **kw: norm_calls.append(1) or transitions(*a, **kw)))
+    monkeypatch.setattr(diff_conv, 'csr_matmul',
+                        lambda *a: spmm_calls.append(1) or csr_matmul(*a))
+
+    def no_message_passing(*args, **kwargs):
+        raise AssertionError('DCRNN fell back to message passing')
+
+    monkeypatch.setattr(DiffConv, 'propagate', no_message_passing)
+    for _ in range(2):
+        model(x, edge_index, edge_weight)
+    assert len(conv_calls) > 0 and len(spmm_calls) == 2 * model.K * len(conv_calls)
+    assert len(norm_calls) == (len(convs) if cached else 2)
+
+
+@pytest.mark.parametrize('cached', [True, False])
+def test_gradients_match_loop_without_sparse_transposes(directed_graph, cached):
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, cached=cached)
+    model.eval()
+    reference = DCRNN(F_IN, F_OUT, H, HORIZON, cached=False).eval()  # no cache to share
+    reference.load_state_dict(model.state_dict())
+    loop_forward(reference, x, edge_index, edge_weight).square().sum().backward()
+    expected = {name: p.grad for name, p in reference.named_parameters()}
+    out = model(x, edge_index, edge_weight)
+    # torch's own CSR matmul backward (SparseAddmmBackward0) transposes the sparse matrix
+    # on every call; none may be left in the graph.
+    names = autograd_node_names(out.grad_fn)
+    assert '_CSRMatmulBackward' in names and 'SparseAddmmBackward0' not in names, names
+    out.square().sum().backward()
+    for name, param in model.named_parameters():
+        assert_close(param.grad, expected[name], **TOL)
+
+
+def test_uncached_gradients_reach_edge_weight(directed_graph):
+    # Learnable edge weights: the CSR values require grad, so torch's sparse backward runs
+    # and the gradients equal those of message passing on the raw edge_index.
+    model, x, _, edge_index, _ = model_and_data(directed_graph, cached=False)
+    model.eval()
+    w1 = torch.rand(edge_index.size(1), requires_grad=True)
+    loop_forward(model, x, edge_index, w1).square().sum().backward()
+    w2 = w1.detach().clone().requires_grad_()
+    model(x, edge_index, w2).square().sum().backward()
+    assert w2.grad is not None and w2.grad.abs().sum() > 0
+    assert_close(w2.grad, w1.grad, **TOL)
