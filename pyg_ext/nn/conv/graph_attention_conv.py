@@ -262,7 +262,12 @@ class GraphAttentionConv(MessagePassing):
             k_j = k_j.unflatten(-1, (self.heads, self._key_channels))  # [*, E, H, C]
         score = self.score.pairwise(q_i, k_j)  # [*, E, H]
         if loop_mask is not None:  # the graph's own self-loops: replaced by the added ones
-            score = score.masked_fill(loop_mask.unsqueeze(-1), float('-inf'))
+            # An additive -inf, not masked_fill: autograd keeps nothing for an addition, but
+            # masked_fill would keep the [E] mask until backward. Same gradient: softmax gives
+            # these edges alpha = 0 (each has its added loop), hence zero gradient.
+            loop_bias = torch.zeros_like(loop_mask, dtype=score.dtype)  # [E]
+            loop_bias.masked_fill_(loop_mask, float('-inf'))
+            score = score + loop_bias.unsqueeze(-1)  # [*, E, H]
         alpha = softmax(score, index, ptr, dim_size, dim=-2)  # [*, E, H]
         return F.dropout(alpha, p=self.dropout, training=self.training)
 

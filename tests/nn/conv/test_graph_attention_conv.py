@@ -87,6 +87,56 @@ def test_additive_equals_gatconv(graph, heads, concat, edge_dim):
                           atol=1e-5)
 
 
+
+def test_additive_gradients_equal_gatconv(graph):
+    # The graph's own loop 3 -> 3 is masked by an additive -inf (GATConv drops it): the
+    # gradients, of edge_attr too (0 at the old loop), must still be GATConv's.
+    edge_index, edge_attr, N = graph
+    gat = GATConv(5, 4, heads=2, edge_dim=3, residual=True)
+    conv = GraphAttentionConv(5, 4, 2, edge_dim=3, root_weight=True, share_weights=True)
+    copy_gat(gat, conv)
+    x = torch.randn(N, 5)
+    grads = []
+    for model in (conv, gat):
+        xg, ag = x.clone().requires_grad_(), edge_attr.clone().requires_grad_()
+        model(xg, edge_index, ag).square().sum().backward()
+        grads.append((xg.grad, ag.grad))
+    (x_ours, attr_ours), (x_gat, attr_gat) = grads
+    assert torch.allclose(x_ours, x_gat, atol=1e-5)
+    assert torch.allclose(attr_ours, attr_gat, atol=1e-5)
+    assert torch.equal(attr_ours[-1], torch.zeros(3))  # the old loop
+    assert torch.allclose(conv.lin_key.weight.grad, gat.lin.weight.grad, atol=1e-5)
+    assert torch.allclose(conv.score.att_query.grad, gat.att_dst.grad[0], atol=1e-5)
+    assert torch.allclose(conv.score.att_key.grad, gat.att_src.grad[0], atol=1e-5)
+    assert torch.allclose(conv.bias.grad, gat.bias.grad, atol=1e-5)
+
+
+def saved_for_backward(model, *args):
+    """The tensors autograd keeps for backward in one forward, one entry per storage."""
+    saved = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(*args)
+    return list(saved.values())
+
+
+def test_saves_no_more_for_backward_than_gatconv(graph):
+    # The old-loop mask must not be kept until backward (masked_fill would keep [E + N]
+    # bools); without loops in the graph the layer keeps exactly what GATConv keeps.
+    edge_index, _, N = graph
+    gat = GATConv(5, 4, heads=2)
+    conv = GraphAttentionConv(5, 4, 2, share_weights=True)
+    x = torch.randn(N, 5, requires_grad=True)
+    assert all(t.dtype != torch.bool for t in saved_for_backward(conv, x, edge_index))
+    no_loops = edge_index[:, edge_index[0] != edge_index[1]]
+    ours, theirs = (sum(t.untyped_storage().nbytes() for t in saved_for_backward(m, x, no_loops))
+                    for m in (conv, gat))
+    assert ours <= theirs
+
+
 @pytest.mark.parametrize('fill_value', ['add', 'max', 'min', 1.5])
 def test_additive_equals_gatconv_bipartite_and_fill_values(graph, fill_value):
     edge_index, edge_attr, N = graph
