@@ -10,8 +10,9 @@ from pyg_ext.data.spatiotemporal_series import SpatioTemporalSeries
 from pyg_ext.forecast import command
 from pyg_ext.forecast.trainer import Trainer
 
-TINY = ['--input-steps', '4', '--horizon', '3', '--hidden', '8', '--batch-size', '8',
-        '--no-progress']
+# The trainer's mechanics on a tiny window; the default model (STGCN) needs 9+ input steps.
+TINY = ['--model', 'gru_baseline', '--input-steps', '4', '--horizon', '3', '--hidden', '8',
+        '--batch-size', '8', '--no-progress']
 TOP_KEYS = {'dataset', 'models', 'num_nodes', 'num_steps', 'step_minutes', 'input_steps',
             'horizon', 'split', 'windows', 'time_features', 'target_feature', 'loss', 'seed',
             'world_size', 'device', 'horizons', 'test', 'training', 'beats_baselines', 'files'}

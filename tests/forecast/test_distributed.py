@@ -10,8 +10,8 @@ import torch.distributed
 from pyg_ext.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ['--input-steps', '4', '--horizon', '3', '--hidden', '8', '--epochs', '2',
-        '--no-progress', '--no-plots']
+ARGS = ['--model', 'gru_baseline', '--input-steps', '4', '--horizon', '3', '--hidden', '8',
+        '--epochs', '2', '--no-progress', '--no-plots']
 
 
 @pytest.mark.skipif(not torch.distributed.is_available() or
