@@ -51,3 +51,26 @@ def sequence():
 def spatiotemporal():
     """A spatio-temporal batch ``[B=2, T=6, N=7, F=3]``."""
     return torch.randn(2, 6, 7, 3)
+
+
+def _saved_bytes(fn, exclude=()):
+    """Bytes of the unique storages that autograd saves while running fn(), and its output;
+    storages of the tensors in ``exclude`` (e.g. parameters) are not counted."""
+    skip = {t.untyped_storage().data_ptr() for t in exclude}
+    storages = {}
+
+    def pack(t):
+        s = t.untyped_storage()
+        if s.data_ptr() not in skip:
+            storages[s.data_ptr()] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return sum(storages.values()), out
+
+
+@pytest.fixture
+def saved_bytes():
+    """``saved_bytes(fn, exclude=()) -> (bytes, out)``: what autograd keeps for backward."""
+    return _saved_bytes

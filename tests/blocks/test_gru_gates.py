@@ -28,22 +28,6 @@ def unfused_gates(x_proj, gh, state):
     return n + z * (state - n)
 
 
-def saved_bytes(fn, exclude=()):
-    """Bytes of the unique storages that autograd saves while running fn()."""
-    skip = {t.untyped_storage().data_ptr() for t in exclude}
-    storages = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        if s.data_ptr() not in skip:
-            storages[s.data_ptr()] = s.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return sum(storages.values()), out
-
-
 def inputs(*lead, H=4, dtype=torch.float32):
     return (torch.randn(*lead, 3 * H, dtype=dtype, requires_grad=True),
             torch.randn(*lead, 3 * H, dtype=dtype, requires_grad=True),
@@ -83,7 +67,7 @@ def test_gru_gates_broadcast_leading_dims():
         assert_close(a, b, **TOL)
 
 
-def test_gru_gates_without_grad_saves_nothing():
+def test_gru_gates_without_grad_saves_nothing(saved_bytes):
     x_proj, gh, state = inputs(5)
     with torch.no_grad():
         nbytes, out = saved_bytes(lambda: gru_gates(x_proj, gh, state))
@@ -94,7 +78,7 @@ def test_gru_gates_without_grad_saves_nothing():
     assert_close(gru_gates(*plain), out, **TOL)
 
 
-def test_gru_cell_saves_fewer_bytes_than_unfused_ops_and_torch():
+def test_gru_cell_saves_fewer_bytes_than_unfused_ops_and_torch(saved_bytes):
     B, H = 64, 32
     ref = nn.GRUCell(H, H)
     cell = GRUCell.from_torch(ref)

@@ -30,22 +30,6 @@ def unfused_gates(x_proj, gh, c):
     return torch.sigmoid(o) * torch.tanh(c_new), c_new
 
 
-def saved_bytes(fn, exclude=()):
-    """Bytes of the unique storages that autograd saves while running fn()."""
-    skip = {t.untyped_storage().data_ptr() for t in exclude}
-    storages = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        if s.data_ptr() not in skip:
-            storages[s.data_ptr()] = s.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return sum(storages.values()), out
-
-
 def inputs(*lead, H=4, peephole=False, dtype=torch.float64):
     tensors = [torch.randn(*lead, 4 * H, dtype=dtype), torch.randn(*lead, 4 * H, dtype=dtype),
                torch.randn(*lead, H, dtype=dtype)]
@@ -94,7 +78,7 @@ def test_lstm_gates_broadcast_leading_dims():
         assert_close(a, b)
 
 
-def test_lstm_gates_without_grad_saves_nothing():
+def test_lstm_gates_without_grad_saves_nothing(saved_bytes):
     args = inputs(5, peephole=True, dtype=torch.float32)
     with torch.no_grad():
         nbytes, out = saved_bytes(lambda: lstm_gates(*args))
@@ -107,7 +91,7 @@ def test_lstm_gates_without_grad_saves_nothing():
         assert_close(a, b, **TOL)
 
 
-def test_lstm_cell_sequence_saves_fewer_bytes_than_unfused_ops_and_torch():
+def test_lstm_cell_sequence_saves_fewer_bytes_than_unfused_ops_and_torch(saved_bytes):
     T, B, H = 4, 64, 32
     ref = nn.LSTMCell(H, H)
     cell = LSTMCell.from_torch(ref)

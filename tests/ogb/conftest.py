@@ -11,8 +11,10 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from ogb.io import DatasetSaver
 from ogb.utils.features import get_atom_feature_dims, get_bond_feature_dims
+from torch_geometric.data import Batch, Data
 
 
 def _save(tmp, name, graphs, split, task_type, metric, labels=None, num_classes=None):
@@ -137,3 +139,23 @@ def fresh(tmp_path):
         shutil.copytree(meta_dict['dir_path'], target)
         return dict(meta_dict, dir_path=str(target))
     return copy
+
+
+def _molecule_batch(emb_dim=8):
+    """Three small molecules (a chain, a ring, a branched one) with every bond feature."""
+    graphs = []
+    for n, ring in ((3, False), (5, True), (4, False)):
+        src = torch.arange(n if ring else n - 1)
+        dst = (src + 1) % n
+        edge_index = torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
+        bonds = torch.stack([torch.randint(0, d, (src.numel(),))
+                             for d in get_bond_feature_dims()], 1)
+        graphs.append(Data(x=torch.randn(n, emb_dim), edge_index=edge_index,
+                           edge_attr=torch.cat([bonds, bonds])))
+    return Batch.from_data_list(graphs)
+
+
+@pytest.fixture
+def molecules():
+    """``molecules(emb_dim=8)``: a Batch of three small molecules with OGB bond features."""
+    return _molecule_batch

@@ -2,7 +2,6 @@ import pytest
 import torch
 from ogb.graphproppred.mol_encoder import BondEncoder
 from ogb.utils.features import get_bond_feature_dims
-from torch_geometric.data import Batch, Data
 
 from pyg_ext.nn.conv.graph_attention_conv import GraphAttentionConv
 from pyg_ext.ogb.mol_graph_attention_conv import MolGraphAttentionConv
@@ -10,24 +9,10 @@ from pyg_ext.ogb.mol_graph_attention_conv import MolGraphAttentionConv
 SCORES = ['additive', 'bilinear', 'dot', 'scaled_dot']
 
 
-def _molecules(emb_dim=8):
-    """Three small molecules (a chain, a ring, a branched one) with every bond feature."""
-    graphs = []
-    for n, ring in ((3, False), (5, True), (4, False)):
-        src = torch.arange(n if ring else n - 1)
-        dst = (src + 1) % n
-        edge_index = torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
-        bonds = torch.stack([torch.randint(0, d, (src.numel(),))
-                             for d in get_bond_feature_dims()], 1)
-        graphs.append(Data(x=torch.randn(n, emb_dim), edge_index=edge_index,
-                           edge_attr=torch.cat([bonds, bonds])))
-    return Batch.from_data_list(graphs)
-
-
 @pytest.mark.parametrize('score', SCORES)
-def test_equals_bare_conv_with_bond_embeddings(score):
+def test_equals_bare_conv_with_bond_embeddings(score, molecules):
     layer = MolGraphAttentionConv(8, score, heads=2)
-    b = _molecules()
+    b = molecules()
     bond_encoder = BondEncoder(8)  # built by hand, weights copied
     bond_encoder.load_state_dict(layer.bond_encoder.state_dict())
     conv = GraphAttentionConv(8, 4, 2, score=score, edge_dim=8)
@@ -42,15 +27,15 @@ def test_equals_bare_conv_with_bond_embeddings(score):
 
 
 @pytest.mark.parametrize('score', SCORES)
-def test_gradients_reach_every_parameter(score):
+def test_gradients_reach_every_parameter(score, molecules):
     layer = MolGraphAttentionConv(8, score, heads=2)
-    b = _molecules()
+    b = molecules()
     layer(b.x, b.edge_index, b.edge_attr).pow(2).sum().backward()
     assert [name for name, p in layer.named_parameters()
             if p.grad is None or not p.grad.abs().sum() > 0] == []
 
 
-def test_reset_repr_and_save(tmp_path):
+def test_reset_repr_and_save(tmp_path, molecules):
     layer = MolGraphAttentionConv(8, 'dot', heads=2)
     assert repr(layer) == "MolGraphAttentionConv(8, score='dot', heads=2)"
     assert repr(MolGraphAttentionConv(12)) == \
@@ -61,25 +46,25 @@ def test_reset_repr_and_save(tmp_path):
     layer.reset_parameters()
     assert layer.conv.lin_key.weight.abs().sum() > 0
     assert layer.bond_encoder.bond_embedding_list[0].weight.abs().sum() > 0
-    b = _molecules()
+    b = molecules()
     torch.save(layer, tmp_path / 'layer.pt')
     loaded = torch.load(tmp_path / 'layer.pt', weights_only=False)
     assert torch.equal(loaded(b.x, b.edge_index, b.edge_attr),
                        layer(b.x, b.edge_index, b.edge_attr))
 
 
-def test_compiles_without_graph_breaks():
+def test_compiles_without_graph_breaks(molecules):
     layer = MolGraphAttentionConv(8, 'scaled_dot', heads=2)
-    b = _molecules()
+    b = molecules()
     explanation = torch._dynamo.explain(layer)(b.x, b.edge_index, b.edge_attr)
     assert explanation.graph_break_count == 0
 
 
-def test_bad_input():
+def test_bad_input(molecules):
     with pytest.raises(ValueError, match=r'emb_dim=10 is not divisible by heads=4.*multiple'):
         MolGraphAttentionConv(10)
     layer = MolGraphAttentionConv(8, heads=2)
-    b = _molecules()
+    b = molecules()
     with pytest.raises(ValueError, match=r"expected OGB's integer bond features of shape "
                                          r"\[E, 3\]"):
         layer(b.x, b.edge_index, b.edge_attr.float())

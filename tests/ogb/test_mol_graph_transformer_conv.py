@@ -2,29 +2,14 @@ import pytest
 import torch
 from ogb.graphproppred.mol_encoder import BondEncoder
 from ogb.utils.features import get_bond_feature_dims
-from torch_geometric.data import Batch, Data
 
 from pyg_ext.nn.conv.graph_transformer_conv import GraphTransformerConv
 from pyg_ext.ogb.mol_graph_transformer_conv import MolGraphTransformerConv
 
 
-def _molecules(emb_dim=8):
-    """Three small molecules (a chain, a ring, a branched one) with every bond feature."""
-    graphs = []
-    for n, ring in ((3, False), (5, True), (4, False)):
-        src = torch.arange(n if ring else n - 1)
-        dst = (src + 1) % n
-        edge_index = torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
-        bonds = torch.stack([torch.randint(0, d, (src.numel(),))
-                             for d in get_bond_feature_dims()], 1)
-        graphs.append(Data(x=torch.randn(n, emb_dim), edge_index=edge_index,
-                           edge_attr=torch.cat([bonds, bonds])))
-    return Batch.from_data_list(graphs)
-
-
-def test_equals_bare_conv_with_bond_embeddings():
+def test_equals_bare_conv_with_bond_embeddings(molecules):
     layer = MolGraphTransformerConv(8, heads=2)
-    b = _molecules()
+    b = molecules()
     bond_encoder = BondEncoder(8)  # built by hand, weights copied
     bond_encoder.load_state_dict(layer.bond_encoder.state_dict())
     conv = GraphTransformerConv(8, 2, edge_dim=8)
@@ -43,15 +28,15 @@ def test_equals_bare_conv_with_bond_embeddings():
     assert torch.allclose(moved[keep], out[keep], atol=1e-6)
 
 
-def test_gradients_reach_every_parameter():
+def test_gradients_reach_every_parameter(molecules):
     layer = MolGraphTransformerConv(8, heads=2)
-    b = _molecules()
+    b = molecules()
     layer(b.x, b.edge_index, b.edge_attr).pow(2).sum().backward()
     assert [name for name, p in layer.named_parameters()
             if p.grad is None or not p.grad.abs().sum() > 0] == []
 
 
-def test_reset_repr_and_save(tmp_path):
+def test_reset_repr_and_save(tmp_path, molecules):
     layer = MolGraphTransformerConv(8, heads=2)
     assert repr(layer) == 'MolGraphTransformerConv(8, heads=2)'
     assert repr(MolGraphTransformerConv(12)) == 'MolGraphTransformerConv(12, heads=4)'
@@ -62,25 +47,25 @@ def test_reset_repr_and_save(tmp_path):
     layer.reset_parameters()
     assert layer.conv.attn.lin_key.weight.abs().sum() > 0
     assert layer.bond_encoder.bond_embedding_list[2].weight.abs().sum() > 0
-    b = _molecules()
+    b = molecules()
     torch.save(layer, tmp_path / 'layer.pt')
     loaded = torch.load(tmp_path / 'layer.pt', weights_only=False)
     assert torch.equal(loaded(b.x, b.edge_index, b.edge_attr),
                        layer(b.x, b.edge_index, b.edge_attr))
 
 
-def test_compiles_without_graph_breaks():
+def test_compiles_without_graph_breaks(molecules):
     layer = MolGraphTransformerConv(8, heads=2)
-    b = _molecules()
+    b = molecules()
     explanation = torch._dynamo.explain(layer)(b.x, b.edge_index, b.edge_attr)
     assert explanation.graph_break_count == 0
 
 
-def test_bad_input():
+def test_bad_input(molecules):
     with pytest.raises(ValueError, match='channels=10 must be divisible by heads=4'):
         MolGraphTransformerConv(10)
     layer = MolGraphTransformerConv(8, heads=2)
-    b = _molecules()
+    b = molecules()
     with pytest.raises(ValueError, match=r"expected OGB's integer bond features of shape "
                                          r"\[E, 3\]"):
         layer(b.x, b.edge_index, b.edge_attr[:, 0])
