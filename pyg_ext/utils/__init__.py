@@ -9,6 +9,7 @@ from pyg_ext.utils.checks import (
     check_sparse_edge_attr,
 )
 from pyg_ext.utils.csr_matmul import csr_matmul
+from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 
 __all__ = [
     'check_edge_index',
@@ -20,4 +21,6 @@ __all__ = [
     'check_node_inputs',
     'check_sparse_edge_attr',
     'csr_matmul',
+    'fold_nodes_first',
+    'unfold_nodes_first',
 ]

@@ -19,6 +19,7 @@ from torch_geometric.utils.num_nodes import maybe_num_nodes
 from pyg_ext.nn.conv.diffusion_supports import DiffusionSupports
 from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
 from pyg_ext.utils.csr_matmul import csr_matmul
+from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 
 __all__ = ['DiffConv', 'DiffusionSupports']  # DiffusionSupports: re-exported from its file
 
@@ -200,8 +201,7 @@ class DiffConv(MessagePassing):
         # nothing is concatenated. The output stays nodes-first in memory (a [*, N, F_out]
         # view), so a recurrent state fed back into this layer is folded without a copy.
         N, F_in = x.size(-2), x.size(-1)
-        lead = x.shape[:-2]
-        x0 = x.movedim(-2, 0).reshape(N, -1)  # [N, M F_in]; a view if x is nodes-first
+        x0, lead = fold_nodes_first(x)  # [N, M F_in]; a view if x is nodes-first
         # unbind, not weight[k]: its backward stacks the 2K + 1 block gradients once, where
         # each weight[k] would zero-fill a full-size gradient
         weights = self.weight.unbind(0)  # 2K + 1 x [F_in, F_out]
@@ -216,7 +216,7 @@ class DiffConv(MessagePassing):
             for k in range(1, self.K + 1):
                 h = csr_matmul(op, op_t, h)  # [N, M F_in]
                 out = out.addmm_(h.view(-1, F_in), weights[offset + k])  # [N M, F_out]
-        return out.view(N, *lead, self.out_channels).movedim(0, -2)  # [*, N, F_out]
+        return unfold_nodes_first(out, N, lead, self.out_channels)  # [*, N, F_out]
 
     def _check_supports(self, supports: DiffusionSupports, edge_weight: OptTensor,
                         x: Tensor) -> None:
@@ -339,10 +339,9 @@ class DiffConv(MessagePassing):
         # Sparse path: one spmm over all leading dims.
         if x.dim() == 2:
             return spmm(adj_t, x, reduce='sum')  # [N, F]
-        lead = x.shape[:-2]
-        h = x.movedim(-2, 0)  # [N, *, F]
-        out = spmm(adj_t, h.reshape(h.size(0), -1), reduce='sum')  # [N, * F]
-        return out.view(out.size(0), *lead, x.size(-1)).movedim(0, -2)  # [*, N, F]
+        h, lead = fold_nodes_first(x)  # [N, M F]
+        out = spmm(adj_t, h, reduce='sum')  # [N, M F]
+        return unfold_nodes_first(out, h.size(0), lead, x.size(-1))  # [*, N, F]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '

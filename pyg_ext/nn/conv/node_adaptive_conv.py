@@ -12,6 +12,7 @@ from torch.nn import Parameter
 
 from pyg_ext.nn.conv.node_filters import Filters, NodeFilters
 from pyg_ext.utils.checks import check_feature_size
+from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 
 
 class NodeAdaptiveConv(nn.Module):
@@ -123,8 +124,7 @@ class NodeAdaptiveConv(nn.Module):
         # [N, N] matmul, each Theta_k one batched (per node) matmul accumulated into the
         # output, the bias its initial value; the output stays nodes-first in memory (a
         # [*, N, F_out] view). A nodes-first input (as returned here) needs no copy.
-        lead = x.shape[:-2]
-        t_prev = x.movedim(-2, 0).reshape(N, -1)  # [N, M F]
+        t_prev, lead = fold_nodes_first(x)  # [N, M F]
         if bias is None:
             out = torch.bmm(t_prev.view(N, -1, F), weights[0])  # [N, M, F_out]
         else:
@@ -136,7 +136,7 @@ class NodeAdaptiveConv(nn.Module):
             for k in range(2, self.K):
                 t, t_prev = 2.0 * (adj @ t) - t_prev, t  # [N, M F]
                 out = out.baddbmm_(t.view(N, -1, F), weights[k])
-        return out.view(N, *lead, self.out_channels).movedim(0, -2)  # [*, N, F_out]
+        return unfold_nodes_first(out, N, lead, self.out_channels)  # [*, N, F_out]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '

@@ -19,6 +19,7 @@ from pyg_ext.blocks.gru_cell import GRUCell
 from pyg_ext.blocks.lstm_cell import LSTMCell
 from pyg_ext.blocks.rnn_cell import RNNCell
 from pyg_ext.utils.checks import check_edge_index, check_index_range
+from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 
 #: The shared cells that a string ``updater`` names.
 UPDATERS = {'gru': GRUCell, 'lstm': LSTMCell, 'rnn': RNNCell}
@@ -168,10 +169,9 @@ class RecurrentGraphConv(MessagePassing):
         # Sparse path: one spmm over all leading dims (sum, mean and max act per column).
         if x.dim() == 2:
             return spmm(adj_t, x, reduce=self.aggr)  # [N, H]
-        lead = x.shape[:-2]
-        h = x.movedim(-2, 0)  # [N, *, H]
-        out = spmm(adj_t, h.reshape(h.size(0), -1), reduce=self.aggr)  # [N, * H]
-        return out.view(out.size(0), *lead, x.size(-1)).movedim(0, -2)  # [*, N, H]
+        h, lead = fold_nodes_first(x)  # [N, M H]
+        out = spmm(adj_t, h, reduce=self.aggr)  # [N, M H]
+        return unfold_nodes_first(out, h.size(0), lead, x.size(-1))  # [*, N, H]
 
     def __repr__(self) -> str:
         updater = repr(self.updater) if self.updater is not None else repr(self.cell)
