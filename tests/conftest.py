@@ -1,3 +1,4 @@
+import io
 import os
 import random
 from pathlib import Path
@@ -74,3 +75,38 @@ def _saved_bytes(fn, exclude=()):
 def saved_bytes():
     """``saved_bytes(fn, exclude=()) -> (bytes, out)``: what autograd keeps for backward."""
     return _saved_bytes
+
+
+def _reloaded(obj, weights_only: bool = False):
+    """``obj`` after a ``torch.save``/``torch.load`` round trip through memory (a module, a
+    state dict, or any picklable object); ``weights_only=True`` loads with torch's safe
+    loader, as a state dict must."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=weights_only)
+
+
+@pytest.fixture
+def reloaded():
+    """``reloaded(obj, weights_only=False)``: ``obj`` saved with ``torch.save`` and loaded
+    back."""
+    return _reloaded
+
+
+def _graph_breaks(fn, *args, **kwargs):
+    """The number of graph breaks ``torch.compile`` meets in ``fn(*args, **kwargs)``, with
+    their reasons for the assertion message."""
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(fn)(*args, **kwargs)
+    reasons = [f'{r.reason} at {r.user_stack[-1:] if r.user_stack else "?"}'
+               for r in explanation.break_reasons]
+    return explanation.graph_break_count, reasons
+
+
+@pytest.fixture
+def graph_breaks():
+    """``graph_breaks(fn, *args) -> (count, reasons)``: ``assert graph_breaks(...)[0] == 0``
+    or, with the reasons shown on failure, ``count, why = graph_breaks(...); assert count ==
+    0, why``."""
+    return _graph_breaks

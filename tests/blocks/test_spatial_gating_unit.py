@@ -120,7 +120,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize('causal', [False, True])
-def test_compiles_without_graph_breaks(causal):
+def test_compiles_without_graph_breaks(causal, graph_breaks):
     unit = SpatialGatingUnit(4, 6, dim=1, causal=causal)
-    explain = torch._dynamo.explain(unit)(torch.randn(2, 6, 3, 4))
-    assert explain.graph_break_count == 0
+    count, why = graph_breaks(unit, torch.randn(2, 6, 3, 4))
+    assert count == 0, why

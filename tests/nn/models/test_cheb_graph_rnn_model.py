@@ -1,5 +1,3 @@
-import io
-
 import pytest
 import torch
 from torch.testing import assert_close
@@ -38,18 +36,15 @@ def test_graph_args_is_the_transposed_scaled_laplacian(directed_graph, normaliza
     assert_close(lap_t.to_dense(), expected.t())
 
 
-def test_repr_and_state_dict_roundtrip(directed_graph):
+def test_repr_and_state_dict_roundtrip(directed_graph, reloaded):
     edge_index, edge_weight, N = directed_graph
     for lstm, layers in [(False, 2), (True, 1)]:
         model = build(K=3, lstm=lstm)
         assert str(model) == (f'ChebGraphRNNModel(2, 1, hidden_channels=8, horizon=2, '
                               f'num_layers={layers}, K=3)')
         x = torch.randn(2, 4, N, 2)
-        buf = io.BytesIO()
-        torch.save(model.state_dict(), buf)
-        buf.seek(0)
         fresh = build(K=3, lstm=lstm)
-        fresh.load_state_dict(torch.load(buf))
+        fresh.load_state_dict(reloaded(model.state_dict(), weights_only=True))
         assert_close(fresh(x, edge_index, edge_weight), model(x, edge_index, edge_weight))
         fresh.reset_parameters()
         assert not torch.allclose(fresh(x, edge_index, edge_weight),

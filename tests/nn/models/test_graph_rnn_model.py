@@ -1,6 +1,5 @@
 """Behaviour shared by the graph recurrent forecasters (GraphRNNModel's subclasses and DCRNN),
 checked on every one of them; model-specific checks live in each model's own test file."""
-import io
 
 import pytest
 import torch
@@ -73,15 +72,12 @@ def test_permutation_equivariance(directed_graph, cls):
 
 
 @pytest.mark.parametrize('cls', MODELS)
-def test_save_load_and_reset(directed_graph, cls):
+def test_save_load_and_reset(directed_graph, cls, reloaded):
     edge_index, edge_weight, N = directed_graph
     model = build(cls).eval()
     x = torch.randn(2, 4, N, 2)
     out = model(x, edge_index, edge_weight)
-    buf = io.BytesIO()
-    torch.save(model, buf)
-    buf.seek(0)
-    assert_close(torch.load(buf, weights_only=False)(x, edge_index, edge_weight), out)
+    assert_close(reloaded(model)(x, edge_index, edge_weight), out)
     before = [p.clone() for p in model.parameters()]
     model.reset_parameters()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -1,5 +1,3 @@
-import io
-
 import pytest
 import torch
 from torch.testing import assert_close
@@ -39,7 +37,7 @@ def test_sequence_batch_slices_and_permutation(directed_graph):
     assert_close(out_p, out[:, :, perm], **TOL)
 
 
-def test_gradients_save_load_repr_and_errors(directed_graph):
+def test_gradients_save_load_repr_and_errors(directed_graph, reloaded):
     edge_index, edge_weight, N = directed_graph
     cell = GraphRNNCell(3, 4, lambda i, o: ChebConv(i, o, K=2), nonlinearity='relu')
     assert str(cell) == ('GraphRNNCell(3, 4, ChebConv(4, 4, K=2, normalization=sym), '
@@ -48,10 +46,7 @@ def test_gradients_save_load_repr_and_errors(directed_graph):
     cell(x, torch.randn(2, N, 4), edge_index, edge_weight).pow(2).sum().backward()
     for name, p in cell.named_parameters():
         assert p.grad is not None, name
-    buf = io.BytesIO()
-    torch.save(cell, buf)
-    buf.seek(0)
-    assert_close(torch.load(buf, weights_only=False)(x, None, edge_index, edge_weight),
+    assert_close(reloaded(cell)(x, None, edge_index, edge_weight),
                  cell(x, None, edge_index, edge_weight))
     with pytest.raises(ValueError, match="nonlinearity='tanh'"):
         GraphRNNCell(3, 4, lambda i, o: GCNConv(i, o), nonlinearity='gelu')

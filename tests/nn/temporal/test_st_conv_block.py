@@ -1,5 +1,3 @@
-import io
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -56,7 +54,7 @@ def test_injected_conv_and_repr(directed_graph):
     assert str(STConvBlock(2, 16, 64)) == 'STConvBlock(2, 16, 64, kernel_size=3)'
 
 
-def test_gradients_save_load_and_permutation(directed_graph, tmp_path):
+def test_gradients_save_load_and_permutation(directed_graph, tmp_path, reloaded):
     edge_index, edge_weight, N = directed_graph
     block = STConvBlock(3, 4, 5)
     x = torch.randn(2, 7, N, 3)
@@ -72,10 +70,7 @@ def test_gradients_save_load_and_permutation(directed_graph, tmp_path):
     out_perm = block(x[:, :, perm], inv[edge_index], edge_weight)
     assert torch.allclose(out_perm, out[:, :, perm], atol=1e-5)
 
-    buffer = io.BytesIO()
-    torch.save(block, buffer)
-    buffer.seek(0)
-    loaded = torch.load(buffer, weights_only=False)
+    loaded = reloaded(block)
     assert torch.allclose(loaded(x, edge_index, edge_weight), out)
 
 
