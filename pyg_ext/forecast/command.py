@@ -24,7 +24,7 @@ from pyg_ext.data.window_dataset import WindowDataset
 from pyg_ext.forecast import distributed
 from pyg_ext.forecast.datasets import load_dataset
 from pyg_ext.forecast.evaluation import evaluate_windows
-from pyg_ext.forecast.models import build_model, model_class
+from pyg_ext.forecast.models import build_model, model_class, training_loss
 from pyg_ext.forecast.plots import plot_learning_curves, plot_predictions
 from pyg_ext.forecast.report import (
     beats_baselines,
@@ -160,18 +160,20 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
                   time_features=time_features, target_feature=args.target_feature,
                   world_size=ctx.world_size, cl_decay_steps=args.cl_decay_steps)
     batches_per_epoch = math.ceil(math.ceil(len(train) / ctx.world_size) / args.batch_size)
-    test_metrics, training, predictors = {}, {}, {}
+    test_metrics, training, predictors, losses = {}, {}, {}, {}
     for model_name in trained:
+        loss = losses[model_name] = training_loss(model_name, args.loss)
         model = build_model(model_name, train.x.size(-1), train.y.size(-1), args.hidden,
                             args.horizon, series.num_nodes, args.input_steps,
                             total_batches=args.epochs * batches_per_epoch,
                             cl_decay_steps=args.cl_decay_steps)
         trainer = Trainer(model, train, val, series.edge_index, series.edge_weight, scaler,
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          weight_decay=args.weight_decay, max_grad_norm=args.max_grad_norm,
+                          loss=loss, weight_decay=args.weight_decay,
+                          max_grad_norm=args.max_grad_norm,
                           patience=args.patience, seed=args.seed,
                           checkpoint=out / f'checkpoint_{model_name}.pt',
-                          config=dict(config, model=model_name), name=model_name,
+                          config=dict(config, model=model_name, loss=loss), name=model_name,
                           progress=args.progress, log=log)
         summary = trainer.fit(resume=args.resume)
         summary['train_seconds'] = sum(summary['history']['seconds'])
@@ -190,7 +192,8 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
         horizon=args.horizon, split=list(args.split),
         windows=dict(train=len(train), val=len(val), test=len(test)),
         time_features=time_features, target_feature=args.target_feature,
-        loss='masked MAE on the original scale', seed=args.seed, world_size=ctx.world_size,
+        loss={name: f'masked {loss.upper()} on the original scale'
+              for name, loss in losses.items()}, seed=args.seed, world_size=ctx.world_size,
         device=str(ctx.device), horizons=horizons, test=test_metrics, training=training)
     baselines = [n for n in test_metrics if n in BASELINES]
     results['beats_baselines'] = {n: beats_baselines(test_metrics, n, horizons, baselines)
@@ -201,7 +204,8 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
         files = {}
         if training and args.plots:
             files['learning_curves'] = plot_learning_curves(
-                {k: v['history'] for k, v in training.items()}, out / 'learning_curves.png')
+                {k: v['history'] for k, v in training.items()}, out / 'learning_curves.png',
+                losses=losses)
         if args.plots:
             main = names[0] if names[0] in predictors else next(iter(predictors))
             stretch = 86400 // step_seconds if step_seconds else 288

@@ -3,7 +3,7 @@ r"""The training loss and the evaluation of any forecaster over the windows of a
 Dimensions: B - batch, T_in - input steps, T_out - horizon, N - nodes, F_in / F_out - input /
 target features.
 """
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 from torch import Tensor
@@ -15,12 +15,31 @@ from pyg_ext.forecast.horizon_metrics import HorizonMetrics
 Predict = Callable[[Tensor, Tensor], Tensor]
 
 
-def masked_mae_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    r"""Mean of :math:`|\hat{y} - y|` over observed, finite targets (0 if there are none)."""
+def _masked_error(pred: Tensor, target: Tensor, mask: Tensor):
     valid = mask & torch.isfinite(target)
     err = torch.where(valid, pred - target, torch.zeros((), dtype=pred.dtype,
                                                        device=pred.device))
-    return err.abs().sum() / valid.sum().clamp(min=1)
+    return err, valid.sum().clamp(min=1)
+
+
+def masked_mae_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    r"""Mean of :math:`|\hat{y} - y|` over observed, finite targets (0 if there are none)."""
+    err, count = _masked_error(pred, target, mask)
+    return err.abs().sum() / count
+
+
+def masked_mse_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    r"""Mean of :math:`(\hat{y} - y)^2` over observed, finite targets (0 if there are none):
+    the L2 loss of STGCN (Yu et al., 2018, Eq. 11) and T-GCN (Zhao et al., 2019)."""
+    err, count = _masked_error(pred, target, mask)
+    return err.square().sum() / count
+
+
+#: The training losses by name (``pyg-ext forecast --loss``).
+LOSSES: Dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
+    'mae': masked_mae_loss,
+    'mse': masked_mse_loss,
+}
 
 
 @torch.no_grad()

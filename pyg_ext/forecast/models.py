@@ -45,6 +45,19 @@ MODELS: Dict[str, Type[nn.Module]] = {
 }
 
 
+#: The training loss each paper used where it is not the masked MAE: STGCN's L2 loss (Yu et
+#: al., 2018, Eq. 11) and T-GCN's (Zhao et al., 2019; A3T-GCN trains with T-GCN's code).
+PAPER_LOSSES: Dict[str, str] = {'stgcn': 'mse', 'tgcn': 'mse', 'a3tgcn': 'mse'}
+
+
+def training_loss(name: str, loss: str = 'auto') -> str:
+    r"""The loss ``pyg-ext forecast --loss`` trains model :obj:`name` with: :obj:`loss`
+    itself, or for :obj:`'auto'` the paper's (:obj:`PAPER_LOSSES`, else :obj:`'mae'`)."""
+    if loss != 'auto':
+        return loss
+    return PAPER_LOSSES.get(name.lower().replace('-', '_'), 'mae')
+
+
 def model_class(name: str) -> Type[nn.Module]:
     r"""The class registered as :obj:`name` (``-`` and ``_`` are the same)."""
     key = name.lower().replace('-', '_')

@@ -3,7 +3,7 @@ r"""PNG figures of a forecasting run, drawn with matplotlib's Agg canvas (no dis
 Dimensions: L - time points of a plotted stretch, K - plotted sensors.
 """
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -24,19 +24,26 @@ def _figure(rows: int, cols: int, width: float, height: float):
 
 
 def plot_learning_curves(histories: Dict[str, Dict[str, List[float]]], path: PathLike,
-                         unit: str = '') -> Path:
-    r"""Training loss and validation MAE per epoch, one panel per trained model.
+                         unit: str = '', losses: Optional[Dict[str, str]] = None) -> Path:
+    r"""Training loss and validation MAE per epoch, one panel per trained model. A masked
+    MSE loss is drawn as its square root, in the data's units like the MAE.
 
     Args:
         histories (dict): ``model name -> {'train_loss': [...], 'val_mae': [...]}``.
         path (str or Path): The PNG to write.
         unit (str, optional): Unit of the data, for the y label. (default: :obj:`''`)
+        losses (dict, optional): ``model name -> 'mae' or 'mse'``, the loss each model
+            trained with. (default: :obj:`None`, all :obj:`'mae'`)
     """
     from matplotlib.ticker import MaxNLocator
     fig, axes = _figure(1, max(len(histories), 1), 5.0, 3.5)
     for ax, (name, history) in zip(axes[0], histories.items()):
         epochs = np.arange(1, len(history['train_loss']) + 1)
-        ax.plot(epochs, history['train_loss'], marker='o', label='train loss (masked MAE)')
+        if (losses or {}).get(name, 'mae') == 'mse':
+            train, label = np.sqrt(history['train_loss']), 'train loss (masked MSE), its root'
+        else:
+            train, label = history['train_loss'], 'train loss (masked MAE)'
+        ax.plot(epochs, train, marker='o', label=label)
         ax.plot(epochs, history['val_mae'], marker='s', label='validation MAE')
         if len(history['val_mae']):
             best = int(np.argmin(history['val_mae']))

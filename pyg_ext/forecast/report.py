@@ -5,7 +5,9 @@ r"""The results of a forecasting run: metrics at chosen horizons, the table, ``m
 - ``dataset``, ``models`` (the models asked for with ``--model``), ``num_nodes``, ``num_steps``,
   ``step_minutes`` (``null`` without timestamps), ``input_steps``, ``horizon``, ``split``
   (train/val/test fractions, chronological), ``windows`` (``train``/``val``/``test``
-  counts), ``time_features``, ``target_feature``, ``loss``, ``seed``, ``world_size``,
+  counts), ``time_features``, ``target_feature``, ``loss`` (the training loss of every
+  trained model, e.g. ``{"stgcn": "masked MSE on the original scale"}``), ``seed``,
+  ``world_size``,
   ``device``, ``horizons`` (the steps reported, e.g. ``[3, 6, 12]``);
 - ``test``: for every evaluated model (the models, ``gru_baseline``,
   ``historical_average`` = the time-of-day average, ``historical_average_window`` = the

@@ -1,4 +1,5 @@
-r"""Training a spatio-temporal forecaster: masked MAE, Adam, clipping, early stopping, resume.
+r"""Training a spatio-temporal forecaster: masked MAE or MSE, Adam, clipping, early stopping,
+resume.
 
 Dimensions: B - batch, W - windows, T_in - input steps, T_out - horizon, N - nodes,
 F_in / F_out - input / target features, E - edges.
@@ -23,7 +24,7 @@ from pyg_ext.forecast.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from pyg_ext.forecast.evaluation import evaluate_windows, masked_mae_loss
+from pyg_ext.forecast.evaluation import LOSSES, evaluate_windows
 from pyg_ext.forecast.horizon_metrics import HorizonMetrics
 from pyg_ext.typing import OptTensor
 
@@ -32,11 +33,12 @@ class Trainer:
     r"""Trains :obj:`model` to forecast the windows of :obj:`train`, selecting the epoch with
     the best validation MAE, as DCRNN (Li et al., ICLR 2018) does.
 
-    **Loss.** The masked MAE on the *original* scale: the model reads scaled inputs and
-    outputs scaled values, which go through ``scaler.inverse_transform`` before the loss,
-    so the loss, the validation MAE and the learning curves are in the data's units (e.g.
-    mph) and missing targets (``mask = False``) never count. For a per-feature
-    standardisation this is the scaled-unit MAE times :math:`\sigma`. Models with
+    **Loss.** The masked MAE (or, with ``loss='mse'``, the masked mean squared error) on
+    the *original* scale: the model reads scaled inputs and outputs scaled values, which go
+    through ``scaler.inverse_transform`` before the loss, so the loss, the validation MAE and
+    the learning curves are in the data's units (e.g. mph) and missing targets (``mask =
+    False``) never count. For a per-feature standardisation the MAE is the scaled-unit MAE
+    times :math:`\sigma`. The epoch is selected by validation MAE whatever the loss. Models with
     ``supports_teacher_forcing`` also get the scaled targets and the number of batches seen
     (scheduled sampling).
 
@@ -67,6 +69,8 @@ class Trainer:
         epochs (int, optional): Maximum number of epochs. (default: :obj:`100`)
         batch_size (int, optional): Windows per batch and process. (default: :obj:`64`)
         lr (float, optional): Adam's learning rate. (default: :obj:`0.01`)
+        loss (str, optional): :obj:`'mae'` or :obj:`'mse'` (masked, original scale).
+            (default: :obj:`'mae'`)
         weight_decay (float, optional): Adam's weight decay. (default: :obj:`0.`)
         max_grad_norm (float, optional): Gradient clipping norm; :obj:`None` to disable.
             (default: :obj:`5.0`)
@@ -85,7 +89,7 @@ class Trainer:
     def __init__(self, model: nn.Module, train: WindowDataset, val: WindowDataset,
                  edge_index: Tensor, edge_weight: OptTensor, scaler: nn.Module, *,
                  epochs: int = 100, batch_size: int = 64, lr: float = 0.01,
-                 weight_decay: float = 0.0, max_grad_norm: Optional[float] = 5.0,
+                 loss: str = 'mae', weight_decay: float = 0.0, max_grad_norm: Optional[float] = 5.0,
                  patience: int = 10, seed: int = 0,
                  checkpoint: Optional[Union[str, Path]] = None,
                  config: Optional[Dict[str, Any]] = None, name: str = 'model',
@@ -93,6 +97,9 @@ class Trainer:
         if epochs < 0 or batch_size < 1 or patience < 1:
             raise ValueError(f'need epochs >= 0, batch_size >= 1 and patience >= 1; got '
                              f'{epochs}, {batch_size} and {patience}')
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
+        self.loss_name, self.loss_fn = loss, LOSSES[loss]
         self.device = train.y.device
         self.module = model.to(self.device)
         self.train, self.val = train, val
@@ -137,7 +144,7 @@ class Trainer:
                                    else []):
             self.module.train()
             x, y, mask = self.train.get_batch(torch.arange(min(2, len(self.train))))
-            masked_mae_loss(self._forward(self.module, x, y, mask), y, mask).backward()
+            self.loss_fn(self._forward(self.module, x, y, mask), y, mask).backward()
         unused = any(p.grad is None for p in self.module.parameters() if p.requires_grad)
         self.module.zero_grad(set_to_none=True)
         return unused
@@ -154,7 +161,7 @@ class Trainer:
         return evaluate_windows(self.predict, dataset, self.batch_size)
 
     def train_epoch(self) -> float:
-        r"""One pass over the training windows; returns the epoch's masked MAE."""
+        r"""One pass over the training windows; returns the epoch's mean training loss."""
         self.sampler.set_epoch(self.epoch)
         batches = torch.tensor(list(iter(self.sampler)), dtype=torch.long).split(self.batch_size)
         self.net.train()
@@ -163,7 +170,7 @@ class Trainer:
                    leave=False, disable=not (self.progress and self.rank == 0))
         for i, windows in enumerate(bar):
             x, y, mask = self.train.get_batch(windows)
-            loss = masked_mae_loss(self._forward(self.net, x, y, mask), y, mask)
+            loss = self.loss_fn(self._forward(self.net, x, y, mask), y, mask)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.max_grad_norm is not None:
@@ -173,7 +180,8 @@ class Trainer:
             count = (mask & torch.isfinite(y)).sum()
             total += torch.stack([loss.detach() * count, count]).to(total.dtype)
             if i % 25 == 24:  # an occasional host sync for the bar only
-                bar.set_postfix(mae=f'{float(total[0] / total[1].clamp(min=1)):.4f}')
+                mean = float(total[0] / total[1].clamp(min=1))
+                bar.set_postfix({self.loss_name: f'{mean:.4f}'})
         distributed.all_reduce_sum_(total)
         return float(total[0] / total[1].clamp(min=1))
 
@@ -236,7 +244,8 @@ class Trainer:
             if self.rank == 0:
                 if self.checkpoint is not None:
                     save_checkpoint(self.state_dict(), self.checkpoint)
-                self.log(f'{self.name} epoch {self.epoch:3d}/{self.epochs}  train MAE '
+                self.log(f'{self.name} epoch {self.epoch:3d}/{self.epochs}  train '
+                         f'{self.loss_name.upper()} '
                          f'{train_loss:.4f}  val MAE {val_mae:.4f}'
                          f"{'  *' if improved else ''}  ({self.history['seconds'][-1]:.1f} s)")
             distributed.barrier()

@@ -47,6 +47,11 @@ def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     assert set(metrics['training']) == {'tgcn', 'gru_baseline'}
     assert TRAINING_KEYS <= set(metrics['training']['tgcn'])
     assert metrics['training']['tgcn']['epochs_run'] == 2
+    # --loss auto: T-GCN's paper trains with an L2 loss, the GRU baseline with the MAE
+    assert metrics['loss'] == {'tgcn': 'masked MSE on the original scale',
+                               'gru_baseline': 'masked MAE on the original scale'}
+    assert re.search(r'tgcn epoch +1/2 +train MSE', printed)
+    assert re.search(r'gru_baseline epoch +1/2 +train MAE', printed)
     assert set(metrics['beats_baselines']) == {'tgcn'}
     assert metrics['beats_baselines']['tgcn']['horizon_3'].keys() == {'mae', 'rmse', 'mape'}
     for name in ('learning_curves.png', 'predictions.png'):

@@ -2,7 +2,7 @@ import torch
 
 from pyg_ext.data.metrics import masked_mae
 from pyg_ext.data.window_dataset import WindowDataset
-from pyg_ext.forecast.evaluation import evaluate_windows, masked_mae_loss
+from pyg_ext.forecast.evaluation import LOSSES, evaluate_windows, masked_mae_loss, masked_mse_loss
 
 
 def test_masked_mae_loss():
@@ -10,6 +10,14 @@ def test_masked_mae_loss():
     mask = torch.tensor([True, False, True])
     assert float(masked_mae_loss(pred, target, mask)) == 1.0
     assert float(masked_mae_loss(pred, target, torch.zeros(3, dtype=torch.bool))) == 0.0
+
+
+def test_masked_mse_loss():
+    pred, target = torch.tensor([1., 5., 9., 0.]), torch.tensor([3., 1., float('nan'), 1.])
+    mask = torch.tensor([True, False, True, True])
+    assert float(masked_mse_loss(pred, target, mask)) == (4 + 1) / 2
+    assert float(masked_mse_loss(pred, target, torch.zeros(4, dtype=torch.bool))) == 0.0
+    assert LOSSES == {'mae': masked_mae_loss, 'mse': masked_mse_loss}
 
 
 def test_evaluate_windows_covers_every_window_once():

@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from pyg_ext.forecast.models import MODELS, build_model, curriculum_decay_steps, model_class
+from pyg_ext.forecast.models import (
+    MODELS,
+    PAPER_LOSSES,
+    build_model,
+    curriculum_decay_steps,
+    model_class,
+    training_loss,
+)
 from pyg_ext.nn.models.historical_average import HistoricalAverage
 
 
@@ -21,6 +28,15 @@ def test_lookup_and_errors():
         model_class('nope')
     with pytest.raises(ValueError, match='fitted, not trained'):
         build_model('historical_average', 1, 1, 8, 3, 4, 12)
+
+
+def test_training_loss_is_the_papers_unless_chosen():
+    assert training_loss('stgcn') == 'mse'  # Yu et al. 2018, Eq. 11: L2
+    assert training_loss('TGCN') == training_loss('a3tgcn') == 'mse'
+    for name in ('dcrnn', 'graph_wave_net', 'agcrn', 'gman', 'gru_baseline'):
+        assert training_loss(name) == 'mae'
+    assert training_loss('stgcn', 'mae') == 'mae' and training_loss('dcrnn', 'mse') == 'mse'
+    assert set(PAPER_LOSSES) <= set(MODELS)
 
 
 def test_scheduled_sampling_decay_follows_the_run_length():

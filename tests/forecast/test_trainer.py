@@ -66,6 +66,21 @@ def test_metrics_and_loss_are_on_the_inverse_scaled_values():
     assert trainer.train_epoch() == pytest.approx((1 + 0 + 0 + 3) / 4)  # lr = 0: raw MAE
 
 
+def test_mse_loss_trains_on_squared_original_scale_errors():
+    ds = _hand_case()
+    trainer = Trainer(Constant(2, value=1.0), ds, ds, EDGES, None, _scaler(), epochs=1,
+                      batch_size=2, lr=0.0, loss='mse', progress=False)
+    # errors of the forecast 12 against 11, 12, 9 (16 missing): 1, 0, 0, 3
+    assert trainer.train_epoch() == pytest.approx((1 + 0 + 0 + 9) / 4)
+    # d mean(e^2) / d bias = mean(2 e) * 2 (the scaler maps a scaled unit to 2 original ones)
+    trainer.module.zero_grad()
+    x, y, mask = ds.get_batch(torch.arange(len(ds)))
+    trainer.loss_fn(trainer._forward(trainer.module, x), y, mask).backward()
+    assert float(trainer.module.bias.grad) == pytest.approx(2 * 2 * (1 + 0 + 0 + 3) / 4)
+    with pytest.raises(ValueError, match="unknown loss 'huber'"):
+        Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), loss='huber')
+
+
 def test_teacher_forcing_gets_scaled_targets_and_batches_seen():
     ds = _hand_case()
     model = Recorder(2)
