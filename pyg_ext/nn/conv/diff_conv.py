@@ -3,7 +3,7 @@
 Dimensions: B - batch, T - time, N - nodes, E - edges, F - features (F_in, F_out),
 K - diffusion steps per direction.
 """
-from typing import Optional, Tuple, Union
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
@@ -12,12 +12,10 @@ from torch_geometric import is_compiling
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.inits import glorot, zeros
 from torch_geometric.typing import Adj, OptTensor, SparseTensor
-from torch_geometric.utils import is_torch_sparse_tensor, scatter, spmm, to_torch_csr_tensor
-from torch_geometric.utils import to_edge_index as sparse_to_edge_index
-from torch_geometric.utils.num_nodes import maybe_num_nodes
+from torch_geometric.utils import is_torch_sparse_tensor, spmm
 
-from pyg_ext.nn.conv.diffusion_supports import DiffusionSupports
-from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
+from pyg_ext.nn.conv.diffusion_supports import DiffusionSupports, diffusion_transitions
+from pyg_ext.utils.checks import check_feature_size, check_index_range
 from pyg_ext.utils.csr_matmul import csr_matmul
 from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 
@@ -244,92 +242,9 @@ class DiffConv(MessagePassing):
                 f"the DiffusionSupports have dtype {values.dtype}, but 'x' has {x.dtype}; "
                 f"build them with DiffConv.transitions(..., dtype={x.dtype})")
 
-    @staticmethod
-    def transitions(edge_index: Adj, edge_weight: OptTensor = None,
-                    num_nodes: Optional[int] = None, dtype: Optional[torch.dtype] = None,
-                    normalize: bool = True) -> DiffusionSupports:
-        r"""Computes the forward and backward transition operators
-        :math:`\mathbf{D}_O^{-1}\mathbf{W}` and :math:`\mathbf{D}_I^{-1}\mathbf{W}^{\top}`
-        of a graph once, for any number of :class:`DiffConv` calls on it (pass the result
-        in place of :obj:`edge_index`). Edges with their weights stay edges (with per-edge
-        weights :math:`w_{ij} / d^{out}_i`, on the reversed edges, and
-        :math:`w_{ij} / d^{in}_j`); a torch sparse adjacency gives two CSR matrices and
-        their two transposes, which the backward pass of every propagation uses (fastest:
-        build :obj:`adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight,
-        size=(N, N))` and pass that). Gradients flow back to :obj:`edge_weight` (through
-        torch's own sparse backward when the CSR values require gradients).
-
-        Args:
-            edge_index (torch.Tensor or SparseTensor): The graph, in any form
-                :class:`DiffConv` takes.
-            edge_weight (torch.Tensor, optional): Edge weights; not with a sparse
-                adjacency. (default: :obj:`None`, weight 1)
-            num_nodes (int, optional): Number of nodes :math:`N`. (default: :obj:`None`,
-                the sparse size, or :obj:`edge_index.max() + 1` for a plain edge index,
-                which reads the indices on the host: pass it)
-            dtype (torch.dtype, optional): The dtype of the weights; it must be the node
-                features' dtype. (default: :obj:`None`, that of :obj:`edge_weight`, or
-                torch's default)
-            normalize (bool, optional): Apply the degree normalisation; must match the
-                :obj:`normalize` of the layers that use the result. (default: :obj:`True`)
-
-        Shapes:
-            - **input:** edge indices :math:`(2, E)` or sparse matrix :math:`(N, N)`,
-              edge weights :math:`(E)` *(optional)*
-            - **output:** :class:`DiffusionSupports` with two operators of :math:`N` nodes
-              (and, for a torch sparse adjacency, their transposes)
-        """
-        torch_sparse_input = isinstance(edge_index, SparseTensor)
-        sparse = torch_sparse_input or is_torch_sparse_tensor(edge_index)
-        if sparse:
-            if edge_weight is not None:
-                raise ValueError("'edge_weight' was given with a sparse adjacency; put the "
-                                 "weights in the sparse matrix's values instead")
-            num_nodes = edge_index.size(0) if num_nodes is None else num_nodes
-            if tuple(edge_index.size()) != (num_nodes, num_nodes):
-                raise ValueError(f"the sparse adjacency has shape {list(edge_index.size())}, "
-                                 f"but the graph has {num_nodes} nodes (those of 'x'); "
-                                 f"expected [{num_nodes}, {num_nodes}]")
-            edge_index, edge_weight = _sparse_to_edges(edge_index)
-        else:
-            check_edge_index(edge_index)
-            if edge_weight is not None and (edge_weight.dim() != 1
-                                            or edge_weight.numel() != edge_index.size(1)):
-                raise ValueError(
-                    f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
-                    f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] "
-                    f"(one weight per column of edge_index)")
-            num_nodes = maybe_num_nodes(edge_index, num_nodes)
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
-        elif dtype is not None:
-            edge_weight = edge_weight.to(dtype)
-
-        src, dst = edge_index[0], edge_index[1]
-        if normalize:
-            deg_out = scatter(edge_weight, src, dim=0, dim_size=num_nodes)  # [N]
-            deg_in = scatter(edge_weight, dst, dim=0, dim_size=num_nodes)  # [N]
-            fwd_weight = edge_weight * _inverse(deg_out)[src]  # [E]  w_ij / d_out(i)
-            bwd_weight = edge_weight * _inverse(deg_in)[dst]  # [E]  w_ij / d_in(j)
-        else:
-            fwd_weight = bwd_weight = edge_weight
-
-        if not sparse:
-            # Forward: node i gathers from the targets j of its edges -> reverse the edges.
-            return DiffusionSupports(edge_index.flip(0), fwd_weight, edge_index, bwd_weight,
-                                     num_nodes, normalize)
-
-        size = (num_nodes, num_nodes)
-        if torch_sparse_input:  # pragma: no cover - torch_sparse is not installed in CI
-            fwd = SparseTensor(row=src, col=dst, value=fwd_weight, sparse_sizes=size)
-            bwd = SparseTensor(row=dst, col=src, value=bwd_weight, sparse_sizes=size)
-            return DiffusionSupports(fwd, None, bwd, None, num_nodes, normalize)
-        # Four CSR matrices: the operators and their transposes, for csr_matmul's backward.
-        fwd = to_torch_csr_tensor(edge_index, fwd_weight, size=size)  # [N, N], row i
-        bwd = to_torch_csr_tensor(edge_index.flip(0), bwd_weight, size=size)  # row j
-        fwd_t = to_torch_csr_tensor(edge_index.flip(0), fwd_weight, size=size)  # P_f^T
-        bwd_t = to_torch_csr_tensor(edge_index, bwd_weight, size=size)  # P_b^T
-        return DiffusionSupports(fwd, None, bwd, None, num_nodes, normalize, fwd_t, bwd_t)
+    #: The forward and backward transition operators of a graph, computed once for any
+    #: number of calls (:func:`~pyg_ext.nn.conv.diffusion_supports.diffusion_transitions`).
+    transitions = staticmethod(diffusion_transitions)
 
     def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
         # x_j: [*, E, F_in]
@@ -358,20 +273,3 @@ def _num_edges(edge_index: Adj) -> int:
     if is_torch_sparse_tensor(edge_index):
         return edge_index._nnz()
     return edge_index.size(1)
-
-
-def _sparse_to_edges(adj_t) -> Tuple[Tensor, Tensor]:
-    # adj_t[j, i] = W[i, j]  ->  edge_index [2, E] (row 0 = source i) and weights [E].
-    if isinstance(adj_t, SparseTensor):  # pragma: no cover - needs torch_sparse
-        row, col, value = adj_t.coo()
-        if value is None:
-            value = torch.ones(row.numel(), device=row.device)
-        return torch.stack([col, row], dim=0), value
-    indices, value = sparse_to_edge_index(adj_t)  # [2, E], [E]
-    return indices.flip(0), value
-
-
-def _inverse(deg: Tensor) -> Tensor:
-    # 1 / deg with 0^{-1} = 0.
-    inv = deg.reciprocal()
-    return inv.masked_fill(deg == 0, 0.0)

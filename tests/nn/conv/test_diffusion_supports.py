@@ -4,7 +4,7 @@ from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor
 
 from pyg_ext.nn.conv import diff_conv
 from pyg_ext.nn.conv.diff_conv import DiffConv
-from pyg_ext.nn.conv.diffusion_supports import DiffusionSupports
+from pyg_ext.nn.conv.diffusion_supports import DiffusionSupports, diffusion_transitions
 
 pytestmark = pytest.mark.filterwarnings('ignore:Sparse CSR tensor support:UserWarning',
                                         'ignore:Sparse invariant checks:UserWarning')
@@ -34,6 +34,8 @@ def dense_transitions(edge_index, edge_weight, N, normalize=True):
 def test_is_reexported_from_diff_conv():
     assert diff_conv.DiffusionSupports is DiffusionSupports
     assert 'DiffusionSupports' in diff_conv.__all__
+    # DiffConv.transitions is the function of this file
+    assert DiffConv.transitions is diffusion_transitions
 
 
 def test_fields_and_defaults(graph):
