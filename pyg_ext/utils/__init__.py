@@ -1,6 +1,7 @@
 from pyg_ext.utils.checks import (
     check_edge_index,
     check_edge_inputs,
+    check_edge_weight,
     check_feature_size,
     check_gate_width,
     check_index_range,
@@ -14,6 +15,7 @@ from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 __all__ = [
     'check_edge_index',
     'check_edge_inputs',
+    'check_edge_weight',
     'check_feature_size',
     'check_gate_width',
     'check_index_range',

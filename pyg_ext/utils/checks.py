@@ -42,6 +42,18 @@ def check_edge_index(edge_index: Tensor, name: str = 'edge_index') -> None:
             f"(call {name}.long())")
 
 
+def check_edge_weight(edge_index: Tensor, edge_weight: Optional[Tensor]) -> None:
+    r"""Raise if a dense ``edge_index`` is not ``[2, E]`` integers (:func:`check_edge_index`)
+    or ``edge_weight`` is given but not one weight per edge, ``[E]``."""
+    check_edge_index(edge_index)
+    if edge_weight is not None and (edge_weight.dim() != 1
+                                    or edge_weight.numel() != edge_index.size(1)):
+        raise ValueError(
+            f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
+            f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] (one weight "
+            f"per column of edge_index)")
+
+
 def check_mask(mask: Optional[Tensor], expected: Sequence[int], name: str = 'mask') -> None:
     r"""Raise if ``mask`` cannot broadcast to the shape ``expected``."""
     if mask is None:

@@ -4,6 +4,7 @@ import torch
 from pyg_ext.utils import (
     check_edge_index,
     check_edge_inputs,
+    check_edge_weight,
     check_feature_size,
     check_gate_width,
     check_index_range,
@@ -31,6 +32,17 @@ def test_edge_index():
         check_edge_index(torch.zeros(2, 5))
     # sparse adjacencies are left to the layer
     check_edge_index(torch.eye(3).to_sparse())
+
+
+def test_edge_weight():
+    check_edge_weight(EDGES, None)
+    check_edge_weight(EDGES, torch.rand(4))
+    with pytest.raises(ValueError, match=r"'edge_weight' has shape \[4, 1\].*expected shape \[4\]"):
+        check_edge_weight(EDGES, torch.rand(4, 1))
+    with pytest.raises(ValueError, match=r'has 4 edges; expected shape \[4\]'):
+        check_edge_weight(EDGES, torch.rand(3))
+    with pytest.raises(ValueError, match=r'expected shape \[2, E\]'):
+        check_edge_weight(EDGES.t(), torch.rand(4))
 
 
 def test_mask():

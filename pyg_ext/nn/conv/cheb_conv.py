@@ -13,7 +13,7 @@ from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import get_laplacian, is_torch_sparse_tensor, spmm
 
-from pyg_ext.utils.checks import check_edge_index, check_feature_size
+from pyg_ext.utils.checks import check_edge_weight, check_feature_size
 
 NORMALIZATIONS = (None, 'sym', 'rw')
 
@@ -103,12 +103,7 @@ class ChebConv(torch_geometric.nn.ChebConv):
 
     @staticmethod
     def _check_graph(edge_index: Tensor, edge_weight: OptTensor) -> None:
-        check_edge_index(edge_index)
-        if edge_weight is not None and (edge_weight.dim() != 1
-                                        or edge_weight.numel() != edge_index.size(1)):
-            raise ValueError(f"'edge_weight' has shape {list(edge_weight.shape)}, but "
-                             f"edge_index has {edge_index.size(1)} edges; expected shape "
-                             f"[{edge_index.size(1)}] (one weight per column of edge_index)")
+        check_edge_weight(edge_index, edge_weight)
 
     @staticmethod
     def scaled_laplacian(edge_index: Tensor, edge_weight: OptTensor, num_nodes: int,

@@ -11,7 +11,7 @@ from torch_geometric.utils import is_torch_sparse_tensor, scatter, to_torch_csr_
 from torch_geometric.utils import to_edge_index as sparse_to_edge_index
 from torch_geometric.utils.num_nodes import maybe_num_nodes
 
-from pyg_ext.utils.checks import check_edge_index
+from pyg_ext.utils.checks import check_edge_weight
 
 
 class DiffusionSupports(NamedTuple):
@@ -115,13 +115,7 @@ def diffusion_transitions(edge_index: Adj, edge_weight: OptTensor = None,
                              f"expected [{num_nodes}, {num_nodes}]")
         edge_index, edge_weight = _sparse_to_edges(edge_index)
     else:
-        check_edge_index(edge_index)
-        if edge_weight is not None and (edge_weight.dim() != 1
-                                        or edge_weight.numel() != edge_index.size(1)):
-            raise ValueError(
-                f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
-                f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] "
-                f"(one weight per column of edge_index)")
+        check_edge_weight(edge_index, edge_weight)
         num_nodes = maybe_num_nodes(edge_index, num_nodes)
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)

@@ -16,7 +16,11 @@ from torch_geometric.utils import to_torch_csr_tensor
 
 from pyg_ext.blocks.recurrent import Recurrent
 from pyg_ext.nn.conv.cheb_conv import ChebConv
-from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
+from pyg_ext.utils.checks import (
+    check_edge_weight,
+    check_feature_size,
+    check_index_range,
+)
 
 
 class GraphRNNModel(nn.Module):
@@ -134,12 +138,7 @@ def check_model_input(x: Tensor, edge_index: OptTensor, edge_weight: OptTensor,
                          f"pass the graph it was built for")
     if edge_index is None:
         return
-    check_edge_index(edge_index)
-    if edge_weight is not None and (edge_weight.dim() != 1
-                                    or edge_weight.numel() != edge_index.size(1)):
-        raise ValueError(f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index "
-                         f"has {edge_index.size(1)} edges; expected shape "
-                         f"[{edge_index.size(1)}] (one weight per column of edge_index)")
+    check_edge_weight(edge_index, edge_weight)
 
 
 def sparse_adjacency_t(edge_index: Tensor, edge_weight: OptTensor, num_nodes: int,

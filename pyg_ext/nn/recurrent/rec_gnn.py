@@ -13,7 +13,11 @@ from torch_geometric.nn.inits import glorot, reset
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, is_torch_sparse_tensor, scatter, to_edge_index
 
-from pyg_ext.utils.checks import check_edge_index, check_feature_size, check_index_range
+from pyg_ext.utils.checks import (
+    check_edge_weight,
+    check_feature_size,
+    check_index_range,
+)
 
 
 class _Transition(NamedTuple):
@@ -195,13 +199,7 @@ class RecGNN(MessagePassing):
             index, edge_weight = to_edge_index(edge_index)  # [2, E]: row v, column u
             edge_index = index.flip(0)  # [2, E]: row 0 = source u
         else:
-            check_edge_index(edge_index)
-            if edge_weight is not None and (edge_weight.dim() != 1
-                                            or edge_weight.numel() != edge_index.size(1)):
-                raise ValueError(
-                    f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
-                    f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] "
-                    f"(one weight per column of edge_index)")
+            check_edge_weight(edge_index, edge_weight)
         if edge_weight is None:
             edge_weight = x.new_ones(edge_index.size(1))  # [E]
         edge_weight = edge_weight.to(x.dtype)

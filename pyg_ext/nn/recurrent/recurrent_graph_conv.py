@@ -18,7 +18,7 @@ from torch_geometric.utils import is_sparse, is_torch_sparse_tensor, spmm
 from pyg_ext.blocks.gru_cell import GRUCell
 from pyg_ext.blocks.lstm_cell import LSTMCell
 from pyg_ext.blocks.rnn_cell import RNNCell
-from pyg_ext.utils.checks import check_edge_index, check_index_range
+from pyg_ext.utils.checks import check_edge_weight, check_index_range
 from pyg_ext.utils.nodes_first import fold_nodes_first, unfold_nodes_first
 
 #: The shared cells that a string ``updater`` names.
@@ -152,13 +152,7 @@ class RecurrentGraphConv(MessagePassing):
             if is_torch_sparse_tensor(edge_index) and edge_index.layout == torch.sparse_coo:
                 edge_index = edge_index.to_sparse_csr()  # once, not once per step
             return edge_index
-        check_edge_index(edge_index)
-        if edge_weight is not None and (edge_weight.dim() != 1
-                                        or edge_weight.numel() != edge_index.size(1)):
-            raise ValueError(
-                f"'edge_weight' has shape {list(edge_weight.shape)}, but edge_index has "
-                f"{edge_index.size(1)} edges; expected shape [{edge_index.size(1)}] "
-                f"(one weight per column of edge_index)")
+        check_edge_weight(edge_index, edge_weight)
         return edge_index
 
     def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
