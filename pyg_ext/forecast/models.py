@@ -52,7 +52,8 @@ PAPER_LOSSES: Dict[str, str] = {'stgcn': 'mse', 'tgcn': 'mse', 'a3tgcn': 'mse'}
 
 def training_loss(name: str, loss: str = 'auto') -> str:
     r"""The loss ``pyg-ext forecast --loss`` trains model :obj:`name` with: :obj:`loss`
-    itself, or for :obj:`'auto'` the paper's (:obj:`PAPER_LOSSES`, else :obj:`'mae'`)."""
+    itself, or for :obj:`'auto'` the paper's (:obj:`PAPER_LOSSES`, else :obj:`'mae'`).
+    The command's default is :obj:`'mae'` for every model."""
     if loss != 'auto':
         return loss
     return PAPER_LOSSES.get(name.lower().replace('-', '_'), 'mae')

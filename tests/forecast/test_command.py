@@ -32,7 +32,7 @@ def _metrics(out):
 
 def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     out = tmp_path / 'run'
-    assert _run(tiny_files, out, '--epochs', '2', '--model', 'tgcn') == 0
+    assert _run(tiny_files, out, '--epochs', '2', '--model', 'tgcn', '--loss', 'auto') == 0
     printed = capsys.readouterr().out
     assert 'gru_baseline' in printed and 'historical_average_window' in printed
     metrics = _metrics(out)
