@@ -1,9 +1,9 @@
-r"""GCN convolution for one fixed graph, with its normalised adjacency and that matrix's
-transpose cached as CSR matrices, for fast full-batch training (ogbn-arxiv, ogbl-ddi).
+r"""GCN convolution for one fixed graph, with its normalised adjacency (and, as CSR, that
+matrix's transpose) cached, for fast full-batch training (ogbn-arxiv, ogbl-ddi).
 
 Dimensions: N nodes, E edges, F_in / F_out features.
 """
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -18,20 +18,7 @@ from torch_geometric.utils import (
 
 from pyg_ext.typing import Adj
 from pyg_ext.utils.checks import check_edge_index, check_feature_size
-
-
-class _SpMM(torch.autograd.Function):
-    r"""``adj @ x`` whose backward is ``adj_t @ grad`` with a cached ``adj_t``, instead of
-    transposing the CSR matrix again at every backward pass."""
-    @staticmethod
-    def forward(ctx: Any, adj: Tensor, adj_t: Tensor, x: Tensor) -> Tensor:
-        ctx.adj_t = adj_t
-        return adj @ x
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tuple[None, None, Optional[Tensor]]:
-        return None, None, ctx.adj_t @ grad if ctx.needs_input_grad[2] else None
-
+from pyg_ext.utils.csr_matmul import csr_matmul
 
 #: Store the normalised adjacency dense when it has at least this share of non-zeros ...
 DENSE_DENSITY = 1 / 16
@@ -52,8 +39,10 @@ class CachedGCNConv(torch.nn.Module):
     ``GCNConv(cached=True)`` on an ``edge_index``. The normalised matrix and its transpose are
     built once, on the first call, as CSR matrices (as one dense matrix when the graph is
     small and denser than 1/16, e.g. ogbl-ddi's 4,267 nodes with 12% of all pairs linked,
-    where a dense product is several times faster); the backward pass multiplies by the
-    cached transpose. When ``in_channels < out_channels`` the product is taken as
+    where a dense product is several times faster); the backward pass of a CSR product
+    multiplies by the cached CSR transpose (:func:`~pyg_ext.utils.csr_matmul.csr_matmul`),
+    that of a dense one by the transposed view, as torch's matmul does. When
+    ``in_channels < out_channels`` the product is taken as
     :math:`(\hat{\mathbf{A}}\mathbf{X})\mathbf{\Theta}`, propagating the narrower features,
     and no sparse product is needed in the backward pass of a first layer whose input needs no
     gradient. Like any cached GCN, it is for one fixed graph (transductive, full batch); call
@@ -78,7 +67,7 @@ class CachedGCNConv(torch.nn.Module):
             self.bias = torch.nn.Parameter(torch.empty(out_channels))
         else:
             self.register_parameter('bias', None)
-        self._cache: Optional[Tuple[Tensor, Tensor]] = None
+        self._cache: Optional[Tuple[Tensor, Optional[Tensor]]] = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -87,7 +76,7 @@ class CachedGCNConv(torch.nn.Module):
             torch.nn.init.zeros_(self.bias)
         self._cache = None
 
-    def _normalise(self, adj: Adj, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    def _normalise(self, adj: Adj, num_nodes: int) -> Tuple[Tensor, Optional[Tensor]]:
         weight = None
         if is_torch_sparse_tensor(adj):
             (dst, src), weight = to_edge_index(adj)  # adj_t[i, j]: an edge j -> i
@@ -107,7 +96,7 @@ class CachedGCNConv(torch.nn.Module):
                 and value.numel() >= DENSE_DENSITY * num_nodes ** 2):
             adj_norm = torch.zeros(size, dtype=value.dtype, device=value.device)  # [N, N]
             adj_norm.index_put_((dst, src), value, accumulate=True)
-            return adj_norm, adj_norm.t()
+            return adj_norm, None  # a dense matmul's backward needs no stored transpose
         adj_norm = to_torch_csr_tensor(torch.stack([dst, src]), value, size=size)  # row=target
         adj_norm_t = to_torch_csr_tensor(edge_index, value, size=size)  # its transpose
         return adj_norm, adj_norm_t
@@ -116,13 +105,18 @@ class CachedGCNConv(torch.nn.Module):
         check_feature_size(x, self.in_channels)
         if self._cache is None:
             self._cache = self._normalise(adj, x.size(0))
-        adj_norm, adj_norm_t = self._cache
-        adj_norm, adj_norm_t = adj_norm.to(x.dtype), adj_norm_t.to(x.dtype)
         if self.in_channels < self.out_channels:
-            out = self.lin(_SpMM.apply(adj_norm, adj_norm_t, x))  # [N, F_out]
+            out = self.lin(self._propagate(x))  # [N, F_out]
         else:
-            out = _SpMM.apply(adj_norm, adj_norm_t, self.lin(x))  # [N, F_out]
+            out = self._propagate(self.lin(x))  # [N, F_out]
         return out if self.bias is None else out + self.bias
+
+    def _propagate(self, h: Tensor) -> Tensor:
+        adj_norm, adj_norm_t = self._cache
+        adj_norm = adj_norm.to(h.dtype)
+        if adj_norm_t is None:  # dense
+            return adj_norm @ h  # [N, F]
+        return csr_matmul(adj_norm, adj_norm_t.to(h.dtype), h)  # [N, F]
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}({self.in_channels}, {self.out_channels})'

@@ -6,15 +6,16 @@ from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor, to_und
 from pyg_ext.ogb.cached_gcn_conv import CachedGCNConv
 
 
-def _graph(n=80):  # sparse enough (< 1/16 of all pairs) to be stored as CSR
-    edge_index = remove_self_loops(to_undirected(torch.randint(0, n, (2, 120)), num_nodes=n))[0]
+def _graph(n=80, m=120):  # n=80, m=120: sparse enough (< 1/16 of all pairs) for CSR
+    edge_index = remove_self_loops(to_undirected(torch.randint(0, n, (2, m)), num_nodes=n))[0]
     edge_index = torch.cat([edge_index, torch.tensor([[3], [3]])], 1)  # one self-loop
     return torch.randn(n, 6), edge_index
 
 
 @pytest.mark.parametrize('channels', [(6, 16), (6, 4)])  # propagate first / transform first
-def test_matches_pyg_gcn_conv_values_and_gradients(channels):
-    x, edge_index = _graph()
+@pytest.mark.parametrize('layout', ['csr', 'dense'])
+def test_matches_pyg_gcn_conv_values_and_gradients(channels, layout):
+    x, edge_index = _graph() if layout == 'csr' else _graph(n=12, m=60)  # dense: > 1/16
     ours, ref = CachedGCNConv(*channels), GCNConv(*channels, cached=True)
     with torch.no_grad():
         ours.lin.weight.copy_(ref.lin.weight)
@@ -23,6 +24,7 @@ def test_matches_pyg_gcn_conv_values_and_gradients(channels):
     x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
     out, expected = ours(x1, edge_index), ref(x2, edge_index)
     assert torch.allclose(out, expected, atol=1e-5)
+    assert ours._cache[0].layout == (torch.sparse_csr if layout == 'csr' else torch.strided)
     grad = torch.randn_like(out)
     out.backward(grad)
     expected.backward(grad)
