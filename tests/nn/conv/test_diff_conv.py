@@ -157,14 +157,21 @@ def test_sparse_tensor_agrees(graph):  # pragma: no cover - needs torch_sparse
     assert torch.allclose(conv(x, adj_t), conv(x, edge_index, edge_weight), atol=1e-6)
 
 
+def _edge_index_backward(conv, x, edge_index, edge_weight):
+    """The reference: backward of conv(x, edge_index, w).square().sum() on the edge list, w a
+    learnable copy of edge_weight. Returns w and x's gradient, and clears x.grad."""
+    w = edge_weight.clone().requires_grad_()
+    conv(x, edge_index, w).square().sum().backward()
+    grad_x = x.grad.clone()
+    x.grad = None
+    return w, grad_x
+
+
 def test_sparse_gradients_match(graph):
     edge_index, edge_weight, N = graph
     conv = DiffConv(3, 4, K=2)
     x = torch.randn(N, 3, requires_grad=True)
-    w1 = edge_weight.clone().requires_grad_()
-    conv(x, edge_index, w1).square().sum().backward()
-    grad_x = x.grad.clone()
-    x.grad = None
+    w1, grad_x = _edge_index_backward(conv, x, edge_index, edge_weight)
     w2 = edge_weight.clone().requires_grad_()
     conv(x, to_torch_csr_tensor(edge_index.flip(0), w2, size=(N, N))).square().sum().backward()
     assert torch.allclose(x.grad, grad_x, atol=1e-5)
@@ -342,12 +349,9 @@ def test_precomputed_supports_gradients(graph):
     edge_index, edge_weight, N = graph
     conv = DiffConv(3, 4, K=2)
     x = torch.randn(2, N, 3, requires_grad=True)
-    w1 = edge_weight.clone().requires_grad_()
-    conv(x, edge_index, w1).square().sum().backward()
+    w1, grad_x = _edge_index_backward(conv, x, edge_index, edge_weight)
     grads = {name: p.grad.clone() for name, p in conv.named_parameters()}
-    grad_x = x.grad.clone()
     conv.zero_grad()
-    x.grad = None
     w2 = edge_weight.clone().requires_grad_()
     conv(x, DiffConv.transitions(edge_index, w2, N)).square().sum().backward()
     for name, param in conv.named_parameters():
@@ -458,10 +462,7 @@ def test_csr_fast_path_learnable_edge_weight_falls_back(graph):
     edge_index, edge_weight, N = graph
     conv = DiffConv(3, 4, K=2)
     x = torch.randn(2, N, 3, requires_grad=True)
-    w1 = edge_weight.clone().requires_grad_()
-    conv(x, edge_index, w1).square().sum().backward()
-    grad_x = x.grad.clone()
-    x.grad = None
+    w1, grad_x = _edge_index_backward(conv, x, edge_index, edge_weight)
     w2 = edge_weight.clone().requires_grad_()
     supports = csr_supports(edge_index, w2, N)
     assert supports.forward.requires_grad
