@@ -2,6 +2,7 @@
 official baselines, a model registry, and a shared runner with resumable checkpoints."""
 from pyg_ext.ogb.bond_encoded_conv import BondEncodedConv
 from pyg_ext.ogb.cached_gcn_conv import CachedGCNConv
+from pyg_ext.ogb.cached_sage_conv import CachedSAGEConv
 from pyg_ext.ogb.datasets import load_dataset, load_split, make_evaluator
 from pyg_ext.ogb.link_predictor import LinkPredictor
 from pyg_ext.ogb.logger import Logger
@@ -21,6 +22,7 @@ from pyg_ext.ogb.torch_neighbor_sampler import TorchNeighborSampler
 __all__ = [
     'BondEncodedConv',
     'CachedGCNConv',
+    'CachedSAGEConv',
     'GRAPH_MODELS',
     'LINK_MODELS',
     'LinkPredictor',

@@ -3,27 +3,16 @@ matrix's transpose) cached, for fast full-batch training (ogbn-arxiv, ogbl-ddi).
 
 Dimensions: N nodes, E edges, F_in / F_out features.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 from torch import Tensor
 from torch_geometric.nn.dense.linear import Linear
-from torch_geometric.utils import (
-    add_remaining_self_loops,
-    is_torch_sparse_tensor,
-    scatter,
-    to_edge_index,
-    to_torch_csr_tensor,
-)
+from torch_geometric.utils import add_remaining_self_loops, scatter
 
+from pyg_ext.ogb.cached_adjacency import CachedMatrix, cached_matrix, edges_of, propagate
 from pyg_ext.typing import Adj
-from pyg_ext.utils.checks import check_edge_index, check_feature_size
-from pyg_ext.utils.csr_matmul import csr_matmul
-
-#: Store the normalised adjacency dense when it has at least this share of non-zeros ...
-DENSE_DENSITY = 1 / 16
-#: ... and at most this many entries (2^26 floats: 256 MiB).
-DENSE_MAX_ENTRIES = 2 ** 26
+from pyg_ext.utils.checks import check_feature_size
 
 
 class CachedGCNConv(torch.nn.Module):
@@ -67,7 +56,7 @@ class CachedGCNConv(torch.nn.Module):
             self.bias = torch.nn.Parameter(torch.empty(out_channels))
         else:
             self.register_parameter('bias', None)
-        self._cache: Optional[Tuple[Tensor, Optional[Tensor]]] = None
+        self._cache: Optional[CachedMatrix] = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -76,14 +65,8 @@ class CachedGCNConv(torch.nn.Module):
             torch.nn.init.zeros_(self.bias)
         self._cache = None
 
-    def _normalise(self, adj: Adj, num_nodes: int) -> Tuple[Tensor, Optional[Tensor]]:
-        weight = None
-        if is_torch_sparse_tensor(adj):
-            (dst, src), weight = to_edge_index(adj)  # adj_t[i, j]: an edge j -> i
-            edge_index = torch.stack([src, dst])  # [2, E]
-        else:
-            check_edge_index(adj, 'adj')
-            edge_index = adj
+    def _normalise(self, adj: Adj, num_nodes: int) -> CachedMatrix:
+        edge_index, weight = edges_of(adj)  # [2, E], [E] or None
         edge_index, weight = add_remaining_self_loops(edge_index, weight, 1.0, num_nodes)
         if weight is None:
             weight = torch.ones(edge_index.size(1), device=edge_index.device)
@@ -91,32 +74,17 @@ class CachedGCNConv(torch.nn.Module):
         deg_inv_sqrt = scatter(weight, dst, 0, dim_size=num_nodes, reduce='sum').pow(-0.5)
         deg_inv_sqrt = deg_inv_sqrt.masked_fill(deg_inv_sqrt == float('inf'), 0.0)  # [N]
         value = deg_inv_sqrt[src] * weight * deg_inv_sqrt[dst]  # [E]
-        size = (num_nodes, num_nodes)
-        if (num_nodes ** 2 <= DENSE_MAX_ENTRIES
-                and value.numel() >= DENSE_DENSITY * num_nodes ** 2):
-            adj_norm = torch.zeros(size, dtype=value.dtype, device=value.device)  # [N, N]
-            adj_norm.index_put_((dst, src), value, accumulate=True)
-            return adj_norm, None  # a dense matmul's backward needs no stored transpose
-        adj_norm = to_torch_csr_tensor(torch.stack([dst, src]), value, size=size)  # row=target
-        adj_norm_t = to_torch_csr_tensor(edge_index, value, size=size)  # its transpose
-        return adj_norm, adj_norm_t
+        return cached_matrix(edge_index, value, num_nodes)
 
     def forward(self, x: Tensor, adj: Adj) -> Tensor:
         check_feature_size(x, self.in_channels)
         if self._cache is None:
             self._cache = self._normalise(adj, x.size(0))
         if self.in_channels < self.out_channels:
-            out = self.lin(self._propagate(x))  # [N, F_out]
+            out = self.lin(propagate(self._cache, x))  # [N, F_out]
         else:
-            out = self._propagate(self.lin(x))  # [N, F_out]
+            out = propagate(self._cache, self.lin(x))  # [N, F_out]
         return out if self.bias is None else out + self.bias
-
-    def _propagate(self, h: Tensor) -> Tensor:
-        adj_norm, adj_norm_t = self._cache
-        adj_norm = adj_norm.to(h.dtype)
-        if adj_norm_t is None:  # dense
-            return adj_norm @ h  # [N, F]
-        return csr_matmul(adj_norm, adj_norm_t.to(h.dtype), h)  # [N, F]
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}({self.in_channels}, {self.out_channels})'

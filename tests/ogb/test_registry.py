@@ -9,6 +9,7 @@ from pyg_ext.nn.autoencoder.bilinear_decoder import BilinearDecoder
 from pyg_ext.nn.autoencoder.mlp_decoder import MLPDecoder
 from pyg_ext.nn.conv.graph_attention_conv import GraphAttentionConv
 from pyg_ext.ogb.cached_gcn_conv import CachedGCNConv
+from pyg_ext.ogb.cached_sage_conv import CachedSAGEConv
 from pyg_ext.ogb.link_predictor import LinkPredictor
 from pyg_ext.ogb.mol_ggnn import MolGGNN
 from pyg_ext.ogb.mol_gnn import MolGNN
@@ -51,8 +52,9 @@ def test_official_baselines_are_registered():
     sampled = argparse.Namespace(**{**vars(ARGS), 'full_batch': False})
     assert type(build_model(NODE_MODELS, 'gcn', INFO, sampled).convs[0]) is GCNConv
     encoder, decoder = build_model(LINK_MODELS, 'sage', INFO, ARGS)
-    assert isinstance(encoder.convs[0], SAGEConv) and encoder.norms is None
+    assert isinstance(encoder.convs[0], CachedSAGEConv) and encoder.norms is None
     assert isinstance(decoder, LinkPredictor) and decoder.num_layers == 2
+    assert type(build_model(NODE_MODELS, 'sage', INFO, sampled).convs[0]) is SAGEConv
 
 
 def test_one_line_entries(monkeypatch):
@@ -114,7 +116,7 @@ def test_pyg_ext_node_models(name):
 
 def test_pyg_ext_link_models():
     decoders = {'bilinear': BilinearDecoder, 'mlp': MLPDecoder, 'inner': InnerProductDecoder}
-    for encoder_name, conv in (('gcn', CachedGCNConv), ('sage', SAGEConv)):
+    for encoder_name, conv in (('gcn', CachedGCNConv), ('sage', CachedSAGEConv)):
         for name, cls in decoders.items():
             encoder, decoder = build_model(LINK_MODELS, f'{encoder_name}-{name}', INFO, ARGS)
             assert isinstance(encoder.convs[0], conv) and encoder.norms is None
