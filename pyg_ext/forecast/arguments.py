@@ -61,6 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help='windows per batch and process (default: 64)')
     model.add_argument('--lr', type=float, default=0.01, help="Adam's learning rate "
                        "(default: 0.01)")
+    model.add_argument('--lr-milestones', type=int, nargs='+', default=[], metavar='EPOCH',
+                       help='multiply the learning rate by --lr-decay after each of these '
+                       'epochs, e.g. DCRNN\'s 20 30 40 50 (default: a constant rate)')
+    model.add_argument('--lr-decay', type=float, default=0.1,
+                       help='the factor applied at each --lr-milestones epoch (default: 0.1)')
     model.add_argument('--loss', choices=('mae', 'mse', 'auto'), default='mae',
                        help="training loss, masked and on the original scale: mae, mse, or "
                        "auto = each paper's (mse for stgcn, tgcn and a3tgcn, whose papers "

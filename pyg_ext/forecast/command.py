@@ -156,6 +156,7 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
         trained.append('gru_baseline')
     config = dict(dataset=series.name, input_steps=args.input_steps, horizon=args.horizon,
                   hidden=args.hidden, batch_size=args.batch_size, lr=args.lr,
+                  lr_milestones=list(args.lr_milestones), lr_decay=args.lr_decay,
                   weight_decay=args.weight_decay, seed=args.seed, split=list(args.split),
                   time_features=time_features, target_feature=args.target_feature,
                   world_size=ctx.world_size, cl_decay_steps=args.cl_decay_steps)
@@ -169,6 +170,7 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
                             cl_decay_steps=args.cl_decay_steps)
         trainer = Trainer(model, train, val, series.edge_index, series.edge_weight, scaler,
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          lr_milestones=args.lr_milestones, lr_decay=args.lr_decay,
                           loss=loss, weight_decay=args.weight_decay,
                           max_grad_norm=args.max_grad_norm,
                           patience=args.patience, seed=args.seed,

@@ -7,7 +7,7 @@ F_in / F_out - input / target features, E - edges.
 import copy
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
@@ -42,7 +42,9 @@ class Trainer:
     ``supports_teacher_forcing`` also get the scaled targets and the number of batches seen
     (scheduled sampling).
 
-    **Optimisation.** Adam; gradients clipped to norm :obj:`max_grad_norm`; windows shuffled
+    **Optimisation.** Adam, its learning rate multiplied by :obj:`lr_decay` after each epoch
+    in :obj:`lr_milestones` (DCRNN: 0.1 at epochs 20, 30, 40 and 50; none by default);
+    gradients clipped to norm :obj:`max_grad_norm`; windows shuffled
     each epoch by a :class:`~torch.utils.data.distributed.DistributedSampler` seeded with
     ``seed + epoch``, so the order does not depend on how the run was interrupted.
     Training stops after :obj:`epochs` epochs, or once the validation MAE has not improved
@@ -50,7 +52,8 @@ class Trainer:
 
     **Checkpoints.** After every epoch the checkpoint (:meth:`state_dict`) is written
     atomically to :obj:`checkpoint`; :meth:`fit` with ``resume=True`` continues from it, with
-    the model, the optimizer, the early-stopping state, the history and every RNG restored,
+    the model, the optimizer, the learning-rate schedule, the early-stopping state, the
+    history and every RNG restored,
     so a resumed run ends exactly where an uninterrupted one would. A fresh run seeds every
     generator with :obj:`seed` and calls ``model.reset_parameters()``.
 
@@ -69,6 +72,10 @@ class Trainer:
         epochs (int, optional): Maximum number of epochs. (default: :obj:`100`)
         batch_size (int, optional): Windows per batch and process. (default: :obj:`64`)
         lr (float, optional): Adam's learning rate. (default: :obj:`0.01`)
+        lr_milestones (sequence of int, optional): Epochs after which the learning rate is
+            multiplied by :obj:`lr_decay`. (default: :obj:`()`, a constant rate)
+        lr_decay (float, optional): The factor applied at each milestone.
+            (default: :obj:`0.1`)
         loss (str, optional): :obj:`'mae'` or :obj:`'mse'` (masked, original scale).
             (default: :obj:`'mae'`)
         weight_decay (float, optional): Adam's weight decay. (default: :obj:`0.`)
@@ -89,6 +96,7 @@ class Trainer:
     def __init__(self, model: nn.Module, train: WindowDataset, val: WindowDataset,
                  edge_index: Tensor, edge_weight: OptTensor, scaler: nn.Module, *,
                  epochs: int = 100, batch_size: int = 64, lr: float = 0.01,
+                 lr_milestones: Sequence[int] = (), lr_decay: float = 0.1,
                  loss: str = 'mae', weight_decay: float = 0.0, max_grad_norm: Optional[float] = 5.0,
                  patience: int = 10, seed: int = 0,
                  checkpoint: Optional[Union[str, Path]] = None,
@@ -97,6 +105,13 @@ class Trainer:
         if epochs < 0 or batch_size < 1 or patience < 1:
             raise ValueError(f'need epochs >= 0, batch_size >= 1 and patience >= 1; got '
                              f'{epochs}, {batch_size} and {patience}')
+        milestones = list(lr_milestones)
+        if any(m < 1 for m in milestones) or any(
+                b <= a for a, b in zip(milestones, milestones[1:])):
+            raise ValueError(f'lr_milestones (--lr-milestones) must be increasing epochs >= 1; got '
+                             f'{list(lr_milestones)}')
+        if not 0.0 < lr_decay <= 1.0:
+            raise ValueError(f'lr_decay (--lr-decay) must lie in (0, 1]; got {lr_decay}')
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
         self.loss_name, self.loss_fn = loss, LOSSES[loss]
@@ -115,6 +130,8 @@ class Trainer:
         self.world_size = torch.distributed.get_world_size() if distributed.active() else 1
         self.teacher_forcing = bool(getattr(model, 'supports_teacher_forcing', False))
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, milestones, gamma=lr_decay)
         self.sampler = DistributedSampler(train, num_replicas=self.world_size, rank=self.rank,
                                           shuffle=True, seed=seed)
         self._fresh_state()
@@ -128,7 +145,8 @@ class Trainer:
         self.epoch, self.batches_seen, self.bad_epochs = 0, 0, 0
         self.best_val, self.best_epoch, self.best_state = float('inf'), 0, None
         self.stopped_early = False
-        self.history: Dict[str, list] = {'train_loss': [], 'val_mae': [], 'seconds': []}
+        self.history: Dict[str, list] = {'train_loss': [], 'val_mae': [], 'lr': [],
+                                         'seconds': []}
 
     def _forward(self, net: nn.Module, x: Tensor, y: Optional[Tensor] = None,
                  mask: Optional[Tensor] = None) -> Tensor:
@@ -187,11 +205,14 @@ class Trainer:
 
     def state_dict(self) -> Dict[str, Any]:
         r"""The checkpoint: ``config``, ``epoch`` (epochs done), ``model``, ``optimizer``,
+        ``scheduler`` (the learning-rate schedule),
         ``best_state`` (weights of the best epoch), ``best_val``, ``best_epoch``,
         ``bad_epochs``, ``stopped_early``, ``batches_seen``, ``history`` (``train_loss``,
-        ``val_mae``, ``seconds`` per epoch) and ``rng`` (every generator's state)."""
+        ``val_mae``, ``lr`` (the learning rate it trained with), ``seconds`` per epoch) and
+        ``rng`` (every generator's state)."""
         return {'config': self.config, 'epoch': self.epoch, 'model': self.module.state_dict(),
-                'optimizer': self.optimizer.state_dict(), 'best_state': self.best_state,
+                'optimizer': self.optimizer.state_dict(),
+                'scheduler': self.scheduler.state_dict(), 'best_state': self.best_state,
                 'best_val': self.best_val, 'best_epoch': self.best_epoch,
                 'bad_epochs': self.bad_epochs, 'stopped_early': self.stopped_early,
                 'batches_seen': self.batches_seen, 'history': self.history,
@@ -205,6 +226,7 @@ class Trainer:
                 f"afresh there, or choose another --out")
         self.module.load_state_dict(state['model'])
         self.optimizer.load_state_dict(state['optimizer'])
+        self.scheduler.load_state_dict(state['scheduler'])
         for key in ('epoch', 'best_state', 'best_val', 'best_epoch', 'bad_epochs',
                     'stopped_early', 'batches_seen', 'history'):
             setattr(self, key, state[key])
@@ -228,7 +250,9 @@ class Trainer:
         resumed_from = self.epoch
         while self.epoch < self.epochs and not self.stopped_early:
             start = time.perf_counter()
+            lr = self.optimizer.param_groups[0]['lr']
             train_loss = self.train_epoch()
+            self.scheduler.step()
             val_mae = float(self.evaluate(self.val).compute()['overall']['mae'])
             self.epoch += 1
             improved = val_mae < self.best_val
@@ -238,7 +262,7 @@ class Trainer:
             else:
                 self.bad_epochs += 1
                 self.stopped_early = self.bad_epochs >= self.patience
-            for key, value in (('train_loss', train_loss), ('val_mae', val_mae),
+            for key, value in (('train_loss', train_loss), ('val_mae', val_mae), ('lr', lr),
                                ('seconds', time.perf_counter() - start)):
                 self.history[key].append(value)
             if self.rank == 0:

@@ -32,7 +32,8 @@ def _metrics(out):
 
 def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     out = tmp_path / 'run'
-    assert _run(tiny_files, out, '--epochs', '2', '--model', 'tgcn', '--loss', 'auto') == 0
+    assert _run(tiny_files, out, '--epochs', '2', '--model', 'tgcn', '--loss', 'auto',
+                '--lr-milestones', '1') == 0
     printed = capsys.readouterr().out
     assert 'gru_baseline' in printed and 'historical_average_window' in printed
     metrics = _metrics(out)
@@ -47,6 +48,7 @@ def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     assert set(metrics['training']) == {'tgcn', 'gru_baseline'}
     assert TRAINING_KEYS <= set(metrics['training']['tgcn'])
     assert metrics['training']['tgcn']['epochs_run'] == 2
+    assert metrics['training']['tgcn']['history']['lr'] == pytest.approx([0.01, 0.001])
     # --loss auto: T-GCN's paper trains with an L2 loss, the GRU baseline with the MAE
     assert metrics['loss'] == {'tgcn': 'masked MSE on the original scale',
                                'gru_baseline': 'masked MAE on the original scale'}
@@ -120,6 +122,7 @@ def test_early_stopping_stops(tiny_files, tmp_path):
     (['--horizon', '200'], r'--input-steps \+ --horizon = 204 steps but series has only 100'),
     (['--horizon', '20'], r'split 1 .* is shorter than one window'),
     (['--model', 'nope'], r"unknown model 'nope'"),
+    (['--lr-milestones', '3', '2'], r'--lr-milestones\) must be increasing epochs'),
     (['--target-feature', '2'], r'--target-feature 2 is not a feature'),
 ])
 def test_bad_input_gives_a_clear_error(tiny_files, tmp_path, capsys, extra, message):

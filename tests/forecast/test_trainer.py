@@ -6,7 +6,7 @@ from torch import nn
 
 from pyg_ext.data.standard_scaler import StandardScaler
 from pyg_ext.data.window_dataset import WindowDataset
-from pyg_ext.forecast.checkpoint import load_checkpoint
+from pyg_ext.forecast.checkpoint import load_checkpoint, seed_everything
 from pyg_ext.forecast.trainer import Trainer
 from pyg_ext.nn.models.gru_baseline import GRUBaseline
 
@@ -121,14 +121,17 @@ def _gru_trainer(series, tmp_path, **kwargs):
                    progress=False, checkpoint=tmp_path / 'c.pt', seed=7, **kwargs)
 
 
-def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize('schedule', [{}, {'lr_milestones': [1, 2], 'lr_decay': 0.5}])
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch,
+                                                                schedule):
     series = torch.randn(60, 3, 1).cumsum(0)
     (tmp_path / 'a').mkdir()
     (tmp_path / 'b').mkdir()
-    full = _gru_trainer(series, tmp_path / 'a', epochs=3)
+    full = _gru_trainer(series, tmp_path / 'a', epochs=3, **schedule)
     ref = full.fit()
+    assert ref['history']['lr'] == ([0.01, 0.005, 0.0025] if schedule else [0.01] * 3)
 
-    interrupted = _gru_trainer(series, tmp_path / 'b', epochs=3)
+    interrupted = _gru_trainer(series, tmp_path / 'b', epochs=3, **schedule)
     original = Trainer.train_epoch
 
     def train_epoch(self):
@@ -141,13 +144,47 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path, monkeyp
     monkeypatch.setattr(Trainer, 'train_epoch', original)
     assert load_checkpoint(tmp_path / 'b' / 'c.pt')['epoch'] == 2
 
-    resumed = _gru_trainer(series, tmp_path / 'b', epochs=3)
+    resumed = _gru_trainer(series, tmp_path / 'b', epochs=3, **schedule)
     out = resumed.fit()
     assert out['resumed_from'] == 2 and out['epochs_run'] == 3
+    assert out['history']['lr'] == ref['history']['lr']
+    assert resumed.optimizer.param_groups[0]['lr'] == full.optimizer.param_groups[0]['lr']
     assert out['history']['val_mae'] == ref['history']['val_mae']
     assert out['history']['train_loss'] == ref['history']['train_loss']
     for key, value in full.module.state_dict().items():
         assert torch.equal(value, resumed.module.state_dict()[key]), key
+
+
+def test_learning_rate_schedule_equals_a_hand_written_loop(tmp_path):
+    # The rate each epoch trains with: lr * decay^(milestones passed), as torch's MultiStepLR.
+    series = torch.randn(60, 3, 1).cumsum(0)
+    trainer = _gru_trainer(series, tmp_path, epochs=4, lr=0.02, lr_milestones=[1, 3],
+                           lr_decay=0.5)
+    out = trainer.fit()
+    assert out['history']['lr'] == [0.02, 0.01, 0.01, 0.005]
+    # Reference: fit's steps by hand with the rate set on Adam before each epoch.
+    ref = _gru_trainer(series, tmp_path / 'ref', epochs=4, lr=0.02)
+    seed_everything(7)
+    ref.module.reset_parameters()
+    losses = []
+    for epoch, lr in enumerate([0.02, 0.01, 0.01, 0.005]):
+        for group in ref.optimizer.param_groups:
+            group['lr'] = lr
+        ref.epoch = epoch
+        losses.append(ref.train_epoch())
+        ref.evaluate(ref.val)
+    assert out['history']['train_loss'] == pytest.approx(losses, rel=1e-6)
+    assert losses[1:] != pytest.approx(_gru_trainer(series, tmp_path / 'c', epochs=4, lr=0.02)
+                                       .fit()['history']['train_loss'][1:], rel=1e-6)
+
+
+def test_bad_learning_rate_schedule_is_refused():
+    ds = _hand_case()
+    for milestones in ([3, 2], [2, 2], [0, 4]):
+        with pytest.raises(ValueError, match=r'\(--lr-milestones\) must be increasing'):
+            Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), lr_milestones=milestones)
+    with pytest.raises(ValueError, match=r'lr_decay \(--lr-decay\) must lie in'):
+        Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), lr_decay=0.0)
 
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):
