@@ -6,6 +6,7 @@ of the same models, side by side in one run, on the METR-LA shape.
     ... spatiotemporal.py --models dcrnn agcrn --batch-sizes 32
     ... spatiotemporal.py --device cuda                   # GPU, B = 64
     ... spatiotemporal.py --models stgcn --profile        # where our model's time goes
+    ... spatiotemporal.py --device cuda --compile reduce-overhead   # ours compiled + CUDA graphs
 
 Shape: N = 207 nodes of the real METR-LA graph (``adj_mx.pkl`` of the DCRNN authors: every
 non-zero entry of the Gaussian-kernel adjacency, self-loops included, 1,722 directed weighted
@@ -26,6 +27,13 @@ Timing: wall clock (``time.perf_counter``, with ``torch.cuda.synchronize()`` on 
 median of ``--reps`` train steps after ``--warmup`` steps. The CPU is shared with other jobs
 on a busy machine, so expect noise of 10-30 % between runs; ratios from one run are fairer
 than figures from different runs.
+
+``--compile MODE`` wraps our models (not the peers) in ``torch.compile(model, mode=MODE)``;
+on CUDA ``reduce-overhead`` also replays the compiled forward and backward as CUDA graphs,
+which is what a model this small needs there (it is bound by kernel launches). Three more
+warm-up steps are run first (compilation, graph capture) and the peak memory is that of the
+first step after them. FlopCounterMode does not see inside compiled kernels, so a compiled
+row's GF/s is left out.
 
 Peak memory: each (model, B) runs in a fresh subprocess, so no cached allocation or earlier
 peak of another configuration counts. The child builds its inputs, graph, model and
@@ -281,6 +289,9 @@ def child(config):
     model, call, desc = BUILDERS[config['builder']]()
     model = model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if config.get('compile'):
+        model = torch.compile(model, mode=config['compile'])
+        desc += f" [torch.compile mode={config['compile']}]"
     step_count = [0]
 
     def step():
@@ -290,7 +301,10 @@ def child(config):
         opt.step()
         step_count[0] += 1
 
-    peak = peak_memory(step, device)  # the first step (see _common.py)
+    if config.get('compile'):
+        for _ in range(3):  # compilation (and, on CUDA with reduce-overhead, graph capture)
+            step()
+    peak = peak_memory(step, device)  # the first (timed-to-be) step (see _common.py)
     ms = median_ms(step, device, config['warmup'], config['reps'])
     from torch.utils.flop_counter import FlopCounterMode
     aten = torch.ops.aten
@@ -308,8 +322,8 @@ def child(config):
             sync(device)
         key = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
         print(prof.key_averages().table(sort_by=key, row_limit=config['profile']))
-    print(json.dumps({'ms': ms, 'mb': peak / 2**20,
-                      'flops': counter.get_total_flops(), 'desc': desc,
+    flops = None if config.get('compile') else counter.get_total_flops()
+    print(json.dumps({'ms': ms, 'mb': peak / 2**20, 'flops': flops, 'desc': desc,
                       'params': sum(p.numel() for p in model.parameters())}))
 
 
@@ -334,6 +348,12 @@ def target_row(name, B, results):
     return [(label, results[b, B], label == target, factor) for label, b in peers.items()]
 
 
+def gflop(result) -> str:
+    """The counted GFLOP of one train step ('-' for a compiled model, whose kernels
+    FlopCounterMode cannot see)."""
+    return '-' if result['flops'] is None else f"{result['flops'] / 1e9:.1f}"
+
+
 def print_table(args, results, peak_flops):
     cols = ('model', 'B', 'peer', 'ours ms', 'peer ms', 'speed-up', 'ours MB', 'peer MB',
             'ours GF/s', 'peer GF/s', 'target met?')
@@ -341,7 +361,7 @@ def print_table(args, results, peak_flops):
     print('|' + '|'.join('-' * (len(c) + 2) for c in cols) + '|')
     fmt = lambda r, k, f: format(r[k], f) if 'error' not in r else '-'  # noqa: E731
     gfs = lambda r: (f"{r['flops'] / r['ms'] * 1e-6:.1f}"  # noqa: E731
-                     if 'error' not in r else '-')
+                     if 'error' not in r and r['flops'] is not None else '-')
     for name in args.models:
         for B in args.batch_sizes:
             ours = results[MODELS[name][0], B]
@@ -377,6 +397,9 @@ def main():
     parser.add_argument('--skip-peers', action='store_true', help='time ours only')
     parser.add_argument('--profile', nargs='?', type=int, const=20, default=0,
                         help='print the torch.profiler table (top N ops) of our models')
+    parser.add_argument('--compile', choices=('default', 'reduce-overhead', 'max-autotune'),
+                        help='torch.compile our models with this mode (reduce-overhead on '
+                        'CUDA also uses CUDA graphs); the peers stay eager')
     parser.add_argument('--timeout', type=int, default=900, help='seconds per configuration')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -401,11 +424,12 @@ def main():
             for builder in [ours] + ([] if args.skip_peers else list(peers.values())):
                 config = dict(builder=builder, B=B, device=str(device), threads=args.threads,
                               warmup=args.warmup, reps=args.reps,
-                              profile=args.profile if builder == ours else 0)
+                              profile=args.profile if builder == ours else 0,
+                              compile=args.compile if builder == ours else None)
                 results[builder, B] = r = run_child(__file__, [json.dumps(config)],
                                                     args.timeout, width=90)
                 print(f'  {builder} B={B}: ' + (r['error'] if 'error' in r else
-                      f"{r['ms']:.0f} ms, {r['mb']:.0f} MB, {r['flops'] / 1e9:.1f} GFLOP, "
+                      f"{r['ms']:.0f} ms, {r['mb']:.0f} MB, {gflop(r)} GFLOP, "
                       f"{r['params']} params; {r['desc']}"), file=sys.stderr, flush=True)
     if args.skip_peers:
         for name in args.models:
