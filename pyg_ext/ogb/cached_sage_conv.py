@@ -34,9 +34,10 @@ class CachedSAGEConv(torch.nn.Module):
     else as CSR with its cached transpose for the backward pass
     (:mod:`~pyg_ext.ogb.cached_adjacency`). On ogbl-ddi (4,267 nodes, 2.1M edges), two layers'
     forward and backward pass took 1.25 s on one CPU core against 3.18 s for ``SAGEConv`` on
-    the CSR ``adj_t`` (``benchmarks/speed/ogb_ddi_encoder.py``). When ``in_channels > out_channels`` the neighbours are transformed before
-    they are aggregated (:math:`\mathbf{D}^{-1}\mathbf{A}(\mathbf{X}\mathbf{W}_2)`), so
-    the narrower features are propagated. Like any cached convolution it is for one fixed
+    the CSR ``adj_t`` (``benchmarks/speed/ogb_ddi_encoder.py``). When ``in_channels >
+    out_channels`` the neighbours are transformed before they are aggregated
+    (:math:`\mathbf{D}^{-1}\mathbf{A}(\mathbf{X}\mathbf{W}_2)`), so the narrower
+    features are propagated. Like any cached convolution it is for one fixed
     graph (transductive, full batch); call :meth:`reset_parameters` before using another
     graph, and PyG's ``SAGEConv`` for sampled mini-batches.
 
