@@ -44,6 +44,13 @@ class STGCN(nn.Module):
     node-specific parameters (see :class:`~pyg_ext.nn.temporal.STConvBlock` for the layer
     norm), so it is node-permutation equivariant and :obj:`num_nodes` is unused.
 
+    Two options follow the authors' code where it differs from the paper's equations (both off
+    by default): :obj:`graph_residual` (a shortcut around each block's graph conv, see
+    :class:`~pyg_ext.nn.temporal.STConvBlock`) and :obj:`node_affine`: layer-norm scales
+    and shifts per node and channel in the blocks, the output layer norm over nodes and
+    channels jointly with a per-(node, channel) affine, and one readout bias per node. With
+    :obj:`node_affine` the model is tied to :obj:`num_nodes` nodes in a fixed order.
+
     Args:
         in_channels (int): Input features :math:`F_{in}`.
         out_channels (int): Output features :math:`F_{out}`.
@@ -61,6 +68,10 @@ class STGCN(nn.Module):
         normalization (str, optional): The Laplacian (:obj:`'sym'`, :obj:`'rw'` or
             :obj:`None`). (default: :obj:`'sym'`)
         dropout (float, optional): Dropout after each block. (default: :obj:`0.0`)
+        graph_residual (bool, optional): The authors' shortcut around every graph conv.
+            (default: :obj:`False`)
+        node_affine (bool, optional): The authors' per-node layer-norm affines and readout
+            bias; needs :obj:`num_nodes`. (default: :obj:`False`)
 
     Shapes:
         - **input:** ``x`` :math:`(B, T_{in}, N, F_{in})`, ``edge_index`` :math:`(2, E)`,
@@ -73,11 +84,15 @@ class STGCN(nn.Module):
                  horizon: int = 12, num_nodes: Optional[int] = None, input_steps: int = 12,
                  spatial_channels: Optional[int] = None, num_blocks: int = 2,
                  kernel_size: int = 3, K: int = 3, normalization: Optional[str] = 'sym',
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, graph_residual: bool = False,
+                 node_affine: bool = False):
         super().__init__()
         if horizon < 1 or num_blocks < 1:
             raise ValueError(f"horizon ({horizon}) and num_blocks ({num_blocks}) must be at "
                              f"least 1")
+        if node_affine and (num_nodes is None or num_nodes < 1):
+            raise ValueError('node_affine=True learns parameters per node; pass num_nodes (the '
+                             'number of nodes of the graph the model is trained on)')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.hidden_channels = hidden_channels
@@ -87,6 +102,8 @@ class STGCN(nn.Module):
         self.num_blocks = num_blocks
         self.kernel_size = kernel_size
         self.normalization = normalization
+        self.graph_residual, self.node_affine = graph_residual, node_affine
+        self.num_nodes = num_nodes if node_affine else None
         self.min_steps = 2 * num_blocks * (kernel_size - 1) + 1
         if input_steps < self.min_steps:
             raise ValueError(
@@ -96,14 +113,19 @@ class STGCN(nn.Module):
         S, H = self.spatial_channels, hidden_channels
         self.blocks = nn.ModuleList([
             STConvBlock(in_channels if i == 0 else H, S, H, kernel_size, dropout=dropout,
-                        conv=ChebConv(H, S, K, normalization=normalization, normalize=False))
+                        conv=ChebConv(H, S, K, normalization=normalization, normalize=False),
+                        graph_residual=graph_residual, num_nodes=self.num_nodes)
             for i in range(num_blocks)
         ])
         self.output_kernel = input_steps - self.min_steps + 1  # K_o
         self.out_temporal = GatedTemporalConv(H, H, self.output_kernel, padding='valid')
-        self.out_norm = nn.LayerNorm(H)
+        self.out_norm = nn.LayerNorm(H if self.num_nodes is None else (self.num_nodes, H))
         self.out_gate = PointwiseConv(H, H)
         self.readout = PointwiseConv(H, horizon * out_channels)
+        if node_affine:
+            self.node_bias = nn.Parameter(torch.empty(self.num_nodes, horizon * out_channels))
+        else:
+            self.register_parameter('node_bias', None)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -112,6 +134,8 @@ class STGCN(nn.Module):
             block.reset_parameters()
         for module in (self.out_temporal, self.out_norm, self.out_gate, self.readout):
             module.reset_parameters()
+        if self.node_bias is not None:
+            nn.init.zeros_(self.node_bias)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor = None) -> Tensor:
         if x.dim() != 4:
@@ -137,11 +161,15 @@ class STGCN(nn.Module):
         h = self.out_temporal(h)  # [B, 1, N, H]
         h = torch.sigmoid(self.out_gate(self.out_norm(h)))  # [B, 1, N, H]
         out = self.readout(h)  # [B, 1, N, T_out F_out]
+        if self.node_bias is not None:
+            out = out + self.node_bias
         out = out.view(B, N, self.horizon, self.out_channels)  # [B, N, T_out, F_out]
         return out.transpose(1, 2)  # [B, T_out, N, F_out]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
                 f'hidden_channels={self.hidden_channels}, horizon={self.horizon}, '
-                f'num_blocks={self.num_blocks})')
+                f'num_blocks={self.num_blocks}'
+                f"{', graph_residual=True' if self.graph_residual else ''}"
+                f"{f', node_affine=True, num_nodes={self.num_nodes}' if self.node_affine else ''})")
 

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch_geometric.typing import Adj, OptTensor
 
 from pyg_ext.blocks.gated_temporal_conv import GatedTemporalConv
+from pyg_ext.blocks.pointwise_conv import PointwiseConv
 from pyg_ext.blocks.residual_temporal_stack import ResidualTemporalStack
 from pyg_ext.nn.conv.cheb_conv import ChebConv
 
@@ -47,6 +48,14 @@ class STConvBlock(nn.Module):
     paper's is per node and channel; per channel keeps the block free of node-specific
     parameters, so it is node-permutation equivariant and works on any graph).
 
+    Two options follow the authors' code where it differs from the paper's equations:
+    :obj:`graph_residual` adds a shortcut around the graph conv,
+    :math:`\mathbf{U} = \mathrm{ReLU}(\Theta \ast_{\mathcal{G}} \mathbf{Z} +
+    \mathbf{P}_s \mathbf{Z})` (:math:`\mathbf{P}_s` the identity when :math:`S = H`, else a
+    bias-free :math:`1 \times 1` conv), and :obj:`num_nodes` makes the layer norm's scale and
+    shift per node and channel (:math:`N \times H`), which ties the block to one graph's
+    :math:`N` nodes in a fixed order.
+
     Args:
         in_channels (int): Input features :math:`F`.
         spatial_channels (int): Width :math:`S` of the graph conv (the bottleneck, 16 in the
@@ -62,6 +71,11 @@ class STConvBlock(nn.Module):
             ``conv(x, edge_index, edge_weight)`` on :math:`(B, T, N, H)`; e.g. a
             ``ChebConv(H, S, K, normalize=False)`` that takes a scaled Laplacian computed once
             per forward by the model. (default: ``ChebConv(H, S, K, normalization)``)
+        graph_residual (bool, optional): Add the shortcut :math:`\mathbf{P}_s \mathbf{Z}`
+            inside the graph conv's ReLU, as the authors' code does. (default: :obj:`False`)
+        num_nodes (int, optional): With a number of nodes, the layer norm's scale and shift
+            are per node and channel (the authors' code); with :obj:`None`, per channel.
+            (default: :obj:`None`)
 
     Shapes:
         - **input:** node features :math:`(B, T, N, F)`, edge indices :math:`(2, E)` (or
@@ -70,27 +84,36 @@ class STConvBlock(nn.Module):
     """
     def __init__(self, in_channels: int, spatial_channels: int, out_channels: int,
                  kernel_size: int = 3, K: int = 3, normalization: Optional[str] = 'sym',
-                 dropout: float = 0.0, conv: Optional[nn.Module] = None):
+                 dropout: float = 0.0, conv: Optional[nn.Module] = None,
+                 graph_residual: bool = False, num_nodes: Optional[int] = None):
         super().__init__()
         self.in_channels = in_channels
         self.spatial_channels = spatial_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
         self.dropout = dropout
+        self.graph_residual = graph_residual
+        self.num_nodes = num_nodes
         self.temporal1 = ResidualTemporalStack([GatedTemporalConv(
             in_channels, out_channels, kernel_size, gate='glu', padding='valid')])
         self.conv = conv if conv is not None else ChebConv(
             out_channels, spatial_channels, K, normalization=normalization)
+        self.graph_shortcut = (PointwiseConv(out_channels, spatial_channels, bias=False)
+                               if graph_residual and spatial_channels != out_channels
+                               else None)
         self.temporal2 = ResidualTemporalStack([GatedTemporalConv(
             spatial_channels, out_channels, kernel_size, gate='glu', padding='valid')])
-        self.norm_weight = nn.Parameter(torch.empty(out_channels))
-        self.norm_bias = nn.Parameter(torch.empty(out_channels))
+        norm_shape = (out_channels, ) if num_nodes is None else (num_nodes, out_channels)
+        self.norm_weight = nn.Parameter(torch.empty(norm_shape))
+        self.norm_bias = nn.Parameter(torch.empty(norm_shape))
         self.reset_parameters()
 
     def reset_parameters(self):
         r"""Resets both temporal convs, the graph conv and the layer norm."""
         self.temporal1.reset_parameters()
         self.conv.reset_parameters()
+        if self.graph_shortcut is not None:
+            self.graph_shortcut.reset_parameters()
         self.temporal2.reset_parameters()
         nn.init.ones_(self.norm_weight)
         nn.init.zeros_(self.norm_bias)
@@ -109,13 +132,21 @@ class STConvBlock(nn.Module):
                 f"'x' has {x.size(1)} time steps, but {self} needs at least {self.min_steps} "
                 f"(two 'valid' temporal convs of kernel_size={self.kernel_size}); pass a "
                 f"longer window or a smaller kernel_size")
-        h = self.temporal1(x)  # [B, T - K_t + 1, N, H]
-        h = F.relu(self.conv(h, edge_index, edge_weight))  # [B, T - K_t + 1, N, S]
+        if self.num_nodes is not None and x.size(2) != self.num_nodes:
+            raise ValueError(f"'x' has {x.size(2)} nodes, but the block was built with "
+                             f"num_nodes={self.num_nodes} (its layer norm is per node)")
+        z = self.temporal1(x)  # [B, T - K_t + 1, N, H]
+        h = self.conv(z, edge_index, edge_weight)  # [B, T - K_t + 1, N, S]
+        if self.graph_residual:
+            h = h + (z if self.graph_shortcut is None else self.graph_shortcut(z))
+        h = F.relu(h)
         h = self.temporal2(h)  # [B, T', N, H]
         h = F.layer_norm(h, h.shape[-2:])  # over (N, H)
         h = torch.addcmul(self.norm_bias, h, self.norm_weight)  # [B, T', N, H]
         return F.dropout(h, p=self.dropout, training=self.training)
 
     def __repr__(self) -> str:
+        extra = ', graph_residual=True' if self.graph_residual else ''
+        extra += '' if self.num_nodes is None else f', num_nodes={self.num_nodes}'
         return (f'{self.__class__.__name__}({self.in_channels}, {self.spatial_channels}, '
-                f'{self.out_channels}, kernel_size={self.kernel_size})')
+                f'{self.out_channels}, kernel_size={self.kernel_size}{extra})')

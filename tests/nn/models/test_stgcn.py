@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch_geometric.utils import to_torch_csr_tensor
 
 from pyg_ext.nn.conv.cheb_conv import ChebConv
 from pyg_ext.nn.models.stgcn import STGCN
@@ -78,3 +79,37 @@ def test_errors(directed_graph):
         model(torch.randn(1, 10, N, 5), edge_index)
     with pytest.raises(ValueError, match=r'expected shape \[2, E\]'):
         model(torch.randn(1, 10, N, 2), edge_index.t())
+
+
+def test_authors_options_reference_gradients_and_errors(directed_graph, reloaded):
+    edge_index, edge_weight, N = directed_graph
+    model = build(num_nodes=N, graph_residual=True, node_affine=True).double()
+    with torch.no_grad():
+        model.node_bias.normal_()
+        model.out_norm.weight.uniform_(0.5, 1.5)
+    assert all(b.graph_residual and b.num_nodes == N for b in model.blocks)
+    x = torch.randn(2, 10, N, 2, dtype=torch.double)
+    out = model(x, edge_index, edge_weight)
+    lap_index, lap_weight = ChebConv.scaled_laplacian(edge_index, edge_weight, N, 'sym',
+                                                      dtype=x.dtype)
+    h = x
+    for block in model.blocks:  # each block is checked against its reference elsewhere
+        h = block(h, to_torch_csr_tensor(lap_index.flip(0), lap_weight.double(), (N, N)))
+    h = model.out_temporal(h)
+    # The authors' output layer norm: over nodes and channels, a per-(node, channel) affine.
+    mean = h.mean(dim=(-2, -1), keepdim=True)
+    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
+    h = (h - mean) / (var + 1e-5).sqrt() * model.out_norm.weight + model.out_norm.bias
+    h = torch.sigmoid(h @ model.out_gate.weight.t() + model.out_gate.bias)
+    h = h @ model.readout.weight.t() + model.readout.bias + model.node_bias  # per-node bias
+    expected = h[:, 0].view(2, N, 4, 3).transpose(1, 2)
+    assert torch.allclose(out, expected, atol=1e-8)
+
+    out.square().mean().backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert str(model) == ('STGCN(2, 3, hidden_channels=8, horizon=4, num_blocks=2, '
+                          f'graph_residual=True, node_affine=True, num_nodes={N})')
+    assert torch.allclose(reloaded(model)(x, edge_index, edge_weight), out)
+    with pytest.raises(ValueError, match='node_affine=True learns parameters per node'):
+        build(node_affine=True)

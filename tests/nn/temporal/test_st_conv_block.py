@@ -83,3 +83,37 @@ def test_errors(directed_graph):
         block(torch.randn(2, 6, N, 2), edge_index)
     with pytest.raises(ValueError, match=r'expected \[B, T, N, F\]'):
         block(torch.randn(6, N, 3), edge_index)
+
+
+@pytest.mark.parametrize('spatial', [4, 6])  # 1x1 shortcut / identity shortcut (S = H)
+def test_authors_graph_residual_and_node_affine_match_reference(directed_graph, spatial):
+    edge_index, edge_weight, N = directed_graph
+    block = STConvBlock(3, spatial, 6, kernel_size=3, K=3, graph_residual=True,
+                        num_nodes=N).double()
+    assert (block.graph_shortcut is None) == (spatial == 6)
+    assert block.norm_weight.shape == (N, 6)
+    with torch.no_grad():
+        block.norm_weight.uniform_(0.5, 1.5)
+        block.norm_bias.uniform_(-1, 1)
+    x = torch.randn(2, 8, N, 3, dtype=torch.double)
+    out = block(x, edge_index, edge_weight)
+
+    cheb = PyGChebConv(6, spatial, K=3).double()
+    cheb.load_state_dict(block.conv.state_dict())
+    z = glu_reference(block.temporal1, x)  # [B, 6, N, 6]
+    short = z if spatial == 6 else z @ block.graph_shortcut.weight.t()
+    g = torch.stack([torch.stack([cheb(z[b, t], edge_index, edge_weight)
+                                  for t in range(z.size(1))]) for b in range(2)])
+    h = glu_reference(block.temporal2, F.relu(g + short))  # [B, 4, N, 6]
+    mean = h.mean(dim=(-2, -1), keepdim=True)
+    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
+    expected = (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+    assert torch.allclose(out, expected, atol=1e-8)
+
+    out.square().sum().backward()
+    for name, param in block.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert str(block) == f'STConvBlock(3, {spatial}, 6, kernel_size=3, graph_residual=True, ' \
+                         f'num_nodes={N})'
+    with pytest.raises(ValueError, match=f'built with num_nodes={N}'):
+        block(x[:, :, :-1], edge_index[:, (edge_index < N - 1).all(0)])
