@@ -49,6 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help=f"one of {', '.join(MODEL_NAMES)}, or several separated by commas, "
                        f"trained one after the other and compared in one table (default: "
                        f"{DEFAULT_MODEL})")
+    model.add_argument('--model-args', nargs='+', default=[], metavar='KEY=VALUE',
+                       help="further constructor arguments of the --model models (not of "
+                       "the added baseline), values as Python literals, e.g. K=3 or STGCN's "
+                       "graph_residual=True node_affine=True")
     model.add_argument('--horizon', type=int, default=12,
                        help='steps to forecast (default: 12)')
     model.add_argument('--input-steps', type=int, default=12,

@@ -24,7 +24,12 @@ from pyg_ext.data.window_dataset import WindowDataset
 from pyg_ext.forecast import distributed
 from pyg_ext.forecast.datasets import load_dataset
 from pyg_ext.forecast.evaluation import evaluate_windows
-from pyg_ext.forecast.models import build_model, model_class, training_loss
+from pyg_ext.forecast.models import (
+    build_model,
+    model_class,
+    parse_model_args,
+    training_loss,
+)
 from pyg_ext.forecast.plots import plot_learning_curves, plot_predictions
 from pyg_ext.forecast.report import (
     beats_baselines,
@@ -139,6 +144,7 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
         raise ValueError("--model is empty; name a model, e.g. --model stgcn")
     for n in names:
         model_class(n)  # fail early on an unknown name
+    model_args = parse_model_args(args.model_args)
     ts = series.timestamps
     step_seconds = int((ts[1:] - ts[:-1]).median()) if ts is not None and len(ts) > 1 else None
     step_minutes = None if step_seconds is None else step_seconds / 60
@@ -164,10 +170,12 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
     test_metrics, training, predictors, losses = {}, {}, {}, {}
     for model_name in trained:
         loss = losses[model_name] = training_loss(model_name, args.loss)
+        own_args = model_args if model_name in names else {}  # not the added baseline
         model = build_model(model_name, train.x.size(-1), train.y.size(-1), args.hidden,
                             args.horizon, series.num_nodes, args.input_steps,
                             total_batches=args.epochs * batches_per_epoch,
-                            cl_decay_steps=args.cl_decay_steps)
+                            cl_decay_steps=args.cl_decay_steps,
+                            model_args=own_args)
         trainer = Trainer(model, train, val, series.edge_index, series.edge_weight, scaler,
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           lr_milestones=args.lr_milestones, lr_decay=args.lr_decay,
@@ -175,7 +183,8 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
                           max_grad_norm=args.max_grad_norm,
                           patience=args.patience, seed=args.seed,
                           checkpoint=out / f'checkpoint_{model_name}.pt',
-                          config=dict(config, model=model_name, loss=loss), name=model_name,
+                          config=dict(config, model=model_name, loss=loss,
+                                      model_args=own_args), name=model_name,
                           progress=args.progress, log=log)
         summary = trainer.fit(resume=args.resume)
         summary['train_seconds'] = sum(summary['history']['seconds'])

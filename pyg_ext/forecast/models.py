@@ -6,9 +6,10 @@ keywords ``in_channels, out_channels, hidden_channels, horizon, num_nodes``. A c
 attribute ``supports_teacher_forcing`` says whether ``forward`` also takes ``targets=`` and
 ``batches_seen=`` (scheduled sampling, DCRNN).
 """
+import ast
 import inspect
 import math
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Sequence, Type
 
 from torch import nn
 
@@ -87,22 +88,52 @@ def curriculum_decay_steps(total_batches: int, share: float = 0.4) -> float:
 DEFAULT_HIDDEN = 64
 
 
+#: The keywords :func:`build_model` sets itself; ``--model-args`` cannot override them.
+SHARED_KEYWORDS = ('in_channels', 'out_channels', 'hidden_channels', 'horizon', 'num_nodes',
+                   'input_steps', 'cl_decay_steps')
+
+
+def parse_model_args(items: Sequence[str]) -> Dict[str, Any]:
+    r"""``['K=3', 'graph_residual=True', 'normalization=rw']`` as a dict; values are Python
+    literals (numbers, booleans, None, tuples...), anything else a string."""
+    out: Dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--model-args takes KEY=VALUE pairs (e.g. K=3); got {item!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
 def build_model(name: str, in_channels: int, out_channels: int,
                 hidden_channels: Optional[int], horizon: int, num_nodes: int, input_steps: int,
                 total_batches: Optional[int] = None,
-                cl_decay_steps: Optional[float] = None) -> nn.Module:
+                cl_decay_steps: Optional[float] = None,
+                model_args: Optional[Dict[str, Any]] = None) -> nn.Module:
     r"""Build the trainable model :obj:`name` with the shared keywords; with
     ``hidden_channels=None`` the model's own default (e.g. 32 for GraphWaveNet, as in its
     paper), or :obj:`DEFAULT_HIDDEN` when it has none. A constructor that also names
     ``input_steps`` (models whose readout depends on :math:`T_{in}`) gets it; one
     that names ``cl_decay_steps`` (scheduled sampling, DCRNN) gets :obj:`cl_decay_steps`, or
     :func:`curriculum_decay_steps` of :obj:`total_batches` (the batches the run will train
-    on), or keeps its own default when neither is given."""
+    on), or keeps its own default when neither is given. :obj:`model_args` are further
+    keyword arguments of the constructor (``--model-args``, e.g. ``K=3`` or STGCN's
+    ``graph_residual=True``)."""
     cls = model_class(name)
     if cls is HistoricalAverage:
         raise ValueError("historical_average is fitted, not trained; it is evaluated beside "
                          "every model (or alone with --model historical_average)")
     params = inspect.signature(cls).parameters
+    model_args = dict(model_args or {})
+    for key in model_args:
+        if key in SHARED_KEYWORDS or key not in params:
+            own = sorted(k for k in params if k not in SHARED_KEYWORDS)
+            raise ValueError(f"--model-args: {cls.__name__} ({name}) takes no argument {key!r}"
+                             f"{' here' if key in SHARED_KEYWORDS else ''}; its own "
+                             f"arguments: {', '.join(own) or 'none'}")
     if hidden_channels is None:
         default = params['hidden_channels'].default
         hidden_channels = DEFAULT_HIDDEN if default is inspect.Parameter.empty else default
@@ -115,4 +146,4 @@ def build_model(name: str, in_channels: int, out_channels: int,
             cl_decay_steps = curriculum_decay_steps(total_batches)
         if cl_decay_steps is not None:
             kwargs['cl_decay_steps'] = cl_decay_steps
-    return cls(**kwargs)
+    return cls(**kwargs, **model_args)

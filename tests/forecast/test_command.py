@@ -9,6 +9,7 @@ from pyg_ext.cli import main
 from pyg_ext.data.spatiotemporal_series import SpatioTemporalSeries
 from pyg_ext.forecast import command
 from pyg_ext.forecast.trainer import Trainer
+from pyg_ext.nn.models import TGCN
 
 # The trainer's mechanics on a tiny window; the default model (STGCN) needs 9+ input steps.
 TINY = ['--model', 'gru_baseline', '--input-steps', '4', '--horizon', '3', '--hidden', '8',
@@ -33,7 +34,7 @@ def _metrics(out):
 def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     out = tmp_path / 'run'
     assert _run(tiny_files, out, '--epochs', '2', '--model', 'tgcn', '--loss', 'auto',
-                '--lr-milestones', '1') == 0
+                '--lr-milestones', '1', '--model-args', 'num_layers=2') == 0
     printed = capsys.readouterr().out
     assert 'gru_baseline' in printed and 'historical_average_window' in printed
     metrics = _metrics(out)
@@ -48,6 +49,10 @@ def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     assert set(metrics['training']) == {'tgcn', 'gru_baseline'}
     assert TRAINING_KEYS <= set(metrics['training']['tgcn'])
     assert metrics['training']['tgcn']['epochs_run'] == 2
+    # --model-args reached tgcn (2 layers), and not the GRU baseline (which would refuse them)
+    two_layers = TGCN(1, 1, hidden_channels=8, horizon=3, num_layers=2)
+    assert metrics['training']['tgcn']['num_parameters'] == sum(
+        p.numel() for p in two_layers.parameters())
     assert metrics['training']['tgcn']['history']['lr'] == pytest.approx([0.01, 0.001])
     # --loss auto: T-GCN's paper trains with an L2 loss, the GRU baseline with the MAE
     assert metrics['loss'] == {'tgcn': 'masked MSE on the original scale',
@@ -123,6 +128,7 @@ def test_early_stopping_stops(tiny_files, tmp_path):
     (['--horizon', '20'], r'split 1 .* is shorter than one window'),
     (['--model', 'nope'], r"unknown model 'nope'"),
     (['--lr-milestones', '3', '2'], r'--lr-milestones\) must be increasing epochs'),
+    (['--model', 'stgcn', '--model-args', 'nope=1'], r"STGCN \(stgcn\) takes no argument 'nope'"),
     (['--target-feature', '2'], r'--target-feature 2 is not a feature'),
 ])
 def test_bad_input_gives_a_clear_error(tiny_files, tmp_path, capsys, extra, message):

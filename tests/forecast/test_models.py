@@ -7,6 +7,7 @@ from pyg_ext.forecast.models import (
     build_model,
     curriculum_decay_steps,
     model_class,
+    parse_model_args,
     training_loss,
 )
 from pyg_ext.nn.models.historical_average import HistoricalAverage
@@ -56,3 +57,19 @@ def test_hidden_size_defaults_to_the_models_own():
     assert build_model('graph_wave_net', 2, 1, None, 3, 7, 12).hidden_channels == 32
     assert build_model('dcrnn', 2, 1, None, 3, 7, 12).hidden_channels == 64  # no default
     assert build_model('gru_baseline', 2, 1, 16, 3, 7, 12).hidden_channels == 16
+
+
+def test_model_args_reach_the_constructor_and_bad_ones_are_named():
+    assert parse_model_args(['K=3', 'graph_residual=True', 'normalization=rw', 'x=None']) == {
+        'K': 3, 'graph_residual': True, 'normalization': 'rw', 'x': None}
+    with pytest.raises(ValueError, match='KEY=VALUE'):
+        parse_model_args(['K3'])
+    model = build_model('stgcn', 2, 1, 8, 3, 7, 12,
+                        model_args={'graph_residual': True, 'node_affine': True, 'K': 2})
+    assert model.graph_residual and model.node_bias.shape == (7, 3)  # num_nodes from the data
+    assert len(model.blocks[0].conv.lins) == 2  # K = 2 Chebyshev polynomials
+    with pytest.raises(ValueError, match=r"STGCN \(stgcn\) takes no argument 'nope'; its own "
+                                         r"arguments: K, dropout, graph_residual"):
+        build_model('stgcn', 2, 1, 8, 3, 7, 12, model_args={'nope': 1})
+    with pytest.raises(ValueError, match="takes no argument 'horizon' here"):
+        build_model('stgcn', 2, 1, 8, 3, 7, 12, model_args={'horizon': 6})
