@@ -159,3 +159,25 @@ def _molecule_batch(emb_dim=8):
 def molecules():
     """``molecules(emb_dim=8)``: a Batch of three small molecules with OGB bond features."""
     return _molecule_batch
+
+
+@pytest.fixture
+def matches_pyg_conv():
+    """check(ours, ref, x, edge_index, layout): a cached conv of pyg_ext.ogb against the PyG
+    conv it reimplements, with ref's weights loaded (the same state dict keys): the outputs,
+    the layout of the cached matrix ('csr' or 'dense'), and the gradients of x and of every
+    parameter for the same output gradient."""
+    def check(ours, ref, x, edge_index, layout):
+        ours.load_state_dict(ref.state_dict())
+        x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+        out, expected = ours(x1, edge_index), ref(x2, edge_index)
+        assert torch.allclose(out, expected, atol=1e-5)
+        assert ours._cache[0].layout == (torch.sparse_csr if layout == 'csr' else torch.strided)
+        grad = torch.randn_like(out)
+        out.backward(grad)
+        expected.backward(grad)
+        assert torch.allclose(x1.grad, x2.grad, atol=1e-5)
+        for name, param in ours.named_parameters():
+            atol = 1e-5 if name.endswith('bias') else 1e-4
+            assert torch.allclose(param.grad, ref.get_parameter(name).grad, atol=atol), name
+    return check

@@ -14,23 +14,12 @@ def _graph(n=80, m=120):  # n=80, m=120: sparse enough (< 1/16 of all pairs) for
 
 @pytest.mark.parametrize('channels', [(6, 16), (6, 4)])  # propagate first / transform first
 @pytest.mark.parametrize('layout', ['csr', 'dense'])
-def test_matches_pyg_gcn_conv_values_and_gradients(channels, layout):
+def test_matches_pyg_gcn_conv_values_and_gradients(channels, layout, matches_pyg_conv):
     x, edge_index = _graph() if layout == 'csr' else _graph(n=12, m=60)  # dense: > 1/16
-    ours, ref = CachedGCNConv(*channels), GCNConv(*channels, cached=True)
+    ref = GCNConv(*channels, cached=True)
     with torch.no_grad():
-        ours.lin.weight.copy_(ref.lin.weight)
-        ours.bias.normal_()
-        ref.bias.copy_(ours.bias)
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out, expected = ours(x1, edge_index), ref(x2, edge_index)
-    assert torch.allclose(out, expected, atol=1e-5)
-    assert ours._cache[0].layout == (torch.sparse_csr if layout == 'csr' else torch.strided)
-    grad = torch.randn_like(out)
-    out.backward(grad)
-    expected.backward(grad)
-    assert torch.allclose(x1.grad, x2.grad, atol=1e-5)
-    assert torch.allclose(ours.lin.weight.grad, ref.lin.weight.grad, atol=1e-4)
-    assert torch.allclose(ours.bias.grad, ref.bias.grad, atol=1e-5)
+        ref.bias.normal_()
+    matches_pyg_conv(CachedGCNConv(*channels), ref, x, edge_index, layout)
 
 
 def test_directed_sparse_adj_t_equals_edge_index():
