@@ -6,13 +6,16 @@ size, D - node embedding size, K - Chebyshev polynomials.
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn import Parameter
+from torch_geometric import is_compiling
 from torch_geometric.typing import OptTensor
 
 from pyg_ext.nn.conv.node_filters import NodeFilters
 from pyg_ext.nn.models.graph_rnn_model import GraphRNNModel
 from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
+from pyg_ext.nn.recurrent.node_adaptive_gru_scan import node_adaptive_gru_scan
 
 
 class AGCRN(GraphRNNModel):
@@ -39,7 +42,13 @@ class AGCRN(GraphRNNModel):
     and wraps :math:`\mathbf{E}` in a :class:`~pyg_ext.nn.conv.NodeFilters`, so each gate
     convolution generates its filters :math:`\mathbf{\Theta}_n` and biases
     :math:`\mathbf{b}_n` on its first call of the forward and reuses them (and accumulates
-    their gradient) for every later step. Nothing is kept between forwards.
+    their gradient) for every later step. Nothing is kept between forwards. With
+    :obj:`fused=True` (the default) each layer's recurrence runs as one autograd function
+    with a hand-written backward through time
+    (:func:`~pyg_ext.nn.recurrent.node_adaptive_gru_scan`: the filters' and the graph's
+    gradients over all steps in a few large products, no per-step concatenations); it
+    computes what the step-by-step :class:`~pyg_ext.blocks.Recurrent` unroll computes,
+    which runs instead with :obj:`fused=False` and under :func:`torch.compile`.
 
     **The given graph is ignored**: AGCRN learns its own, so :obj:`edge_index` and
     :obj:`edge_weight` may be :obj:`None`; they are accepted so that models can be swapped.
@@ -59,6 +68,8 @@ class AGCRN(GraphRNNModel):
             (default: :obj:`10`)
         num_layers (int, optional): Number of recurrent layers. (default: :obj:`2`)
         dropout (float, optional): Dropout between layers. (default: :obj:`0.`)
+        fused (bool, optional): Run each layer's recurrence as one autograd function with
+            a hand-written backward (faster; differentiable once). (default: :obj:`True`)
 
     Shapes:
         - **input:** x :math:`(B, T, N, F_{in})`, edge_index and edge_weight ignored
@@ -66,7 +77,8 @@ class AGCRN(GraphRNNModel):
     """
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int,
                  horizon: int, num_nodes: Optional[int] = None, K: int = 2,
-                 embedding_dim: int = 10, num_layers: int = 2, dropout: float = 0.0):
+                 embedding_dim: int = 10, num_layers: int = 2, dropout: float = 0.0,
+                 fused: bool = True):
         if num_nodes is None or num_nodes < 1:
             raise ValueError('AGCRN learns one embedding per node; pass num_nodes (the number '
                              'of nodes of the graph the model is trained on)')
@@ -77,6 +89,7 @@ class AGCRN(GraphRNNModel):
                          num_nodes, dropout)
         self.K = K
         self.embedding_dim = embedding_dim
+        self.fused = fused
         self.node_emb = Parameter(torch.empty(num_nodes, embedding_dim))
         self.reset_parameters()
 
@@ -99,6 +112,18 @@ class AGCRN(GraphRNNModel):
     def forward(self, x: Tensor, edge_index: OptTensor = None,
                 edge_weight: OptTensor = None) -> Tensor:
         return super().forward(x, None, None)
+
+    def _forward(self, x: Tensor, edge_index: OptTensor, edge_weight: OptTensor) -> Tensor:
+        if not self.fused or is_compiling():
+            return super()._forward(x, edge_index, edge_weight)
+        adj, filters = self.graph_args(x, edge_index, edge_weight)
+        h = x.transpose(0, 1)  # [T, B, N, F]: each step's rows are contiguous per node
+        for i, cell in enumerate(self.encoder.cells):
+            if i > 0:
+                h = F.dropout(h, self.encoder.dropout, self.training)
+            x_proj = cell.input_projection(h, adj, filters)  # [T, B, N, 3H]
+            h = node_adaptive_gru_scan(cell, x_proj, adj, filters)  # [T, B, N, H]
+        return self.readout(h.transpose(0, 1))  # [B, horizon, N, F_out]
 
     def _repr_extra(self) -> str:
         return f', num_nodes={self.num_nodes}, K={self.K}, embedding_dim={self.embedding_dim}'

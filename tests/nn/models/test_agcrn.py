@@ -121,3 +121,21 @@ def test_compiles_without_graph_breaks():
     unbinds = [node for node in explain.graphs[0].graph.nodes
                if node.target == 'unbind' and 'weight_pool' in str(node.args[0])]
     assert len(unbinds) == 6
+
+
+@pytest.mark.parametrize('K', [2, 3])
+def test_fused_recurrence_equals_the_step_by_step_unroll(K):
+    model = AGCRN(2, 3, 8, horizon=4, num_nodes=N, K=K, embedding_dim=5).double()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    reference = copy.deepcopy(model)
+    reference.fused = False
+    assert model.fused
+    x = torch.randn(2, 5, N, 2, dtype=torch.double)
+    out, expected = model(x), reference(x)
+    assert_close(out, expected, atol=1e-12, rtol=1e-10)
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        assert p.grad.abs().sum() > 0, name
+        assert_close(p.grad, q.grad, atol=1e-12, rtol=1e-10, msg=name)

@@ -1,0 +1,232 @@
+r"""AGCRN's gated recurrent unit run over a whole sequence as one autograd function, with a
+hand-written backward through time.
+
+Dimensions: T - time, B - batch, N - nodes, H - hidden size, O - output channels of a gate
+map, K - Chebyshev polynomials.
+"""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from pyg_ext.nn.conv.node_filters import NodeFilters
+
+# grad * y * (1 - y) and grad * (1 - y^2) from the outputs y, each in one pass
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input
+
+
+def node_adaptive_gru_scan(cell: nn.Module, x_proj: Tensor, adj: Tensor,
+                           filters: Union[Tensor, NodeFilters],
+                           state: Optional[Tensor] = None) -> Tensor:
+    r"""Runs the recurrent part of an AGCRN cell (:meth:`GraphGRUCell.agcrn
+    <pyg_ext.nn.recurrent.GraphGRUCell.agcrn>`, a reset-before GRU whose hidden and
+    candidate maps are :class:`~pyg_ext.nn.conv.NodeAdaptiveConv` layers) over all
+    :math:`T` steps,
+
+    .. math::
+        [\mathbf{r}_t, \mathbf{z}_t] &= \sigma\big(\mathbf{a}^{rz}_t +
+        \textstyle\sum_k T_k(\mathbf{A}) \mathbf{H}_{t-1} \mathbf{\Theta}^{h}_{k} +
+        \mathbf{b}^{h}\big), \qquad \mathbf{S}_t = \mathbf{r}_t \odot \mathbf{H}_{t-1}
+
+        \mathbf{\tilde{H}}_t &= \tanh\big(\mathbf{a}^{n}_t + \textstyle\sum_k
+        T_k(\mathbf{A}) \mathbf{S}_t \mathbf{\Theta}^{c}_{k} + \mathbf{b}^{c}\big), \qquad
+        \mathbf{H}_t = \mathbf{z}_t \odot \mathbf{H}_{t-1} + (1 - \mathbf{z}_t) \odot
+        \mathbf{\tilde{H}}_t
+
+    (node-specific filters :math:`\mathbf{\Theta}_{n,k}`, applied per node), given the
+    input projection :math:`\mathbf{a}_t = [\mathbf{a}^{rz}_t, \mathbf{a}^{n}_t]` of all
+    steps (:meth:`GraphGRUCell.input_projection`). It computes exactly what
+    :meth:`Recurrent.unroll <pyg_ext.blocks.Recurrent.unroll>` computes with the same cell,
+    in one :class:`torch.autograd.Function` whose backward is written out:
+
+    - the gradients of the filters, the biases and the graph are not accumulated step by
+      step: the forward keeps every step's polynomials in ``[N, T, B, H]`` buffers, and the
+      backward computes each filter's gradient as one batched matmul over all
+      :math:`T B` rows at the end (autograd would run :math:`T` smaller products and
+      :math:`T` additions);
+    - the gradient of the input projection is written into one ``[N, T, B, 3H]`` tensor
+      (autograd concatenates the gate gradients of every step, then stacks the steps);
+    - everything stays nodes first, so each propagation by :math:`\mathbf{A}` is one
+      ``[N, N]`` matmul over all batch elements without a copy.
+
+    Differentiable once (no double backward).
+
+    Args:
+        cell (GraphGRUCell): An AGCRN cell: reset-before, NodeAdaptiveConv gate maps.
+        x_proj (torch.Tensor): The cell's input projection of the whole sequence, time
+            first.
+        adj (torch.Tensor): The dense adjacency :math:`\mathbf{A}`.
+        filters (NodeFilters or torch.Tensor): The node embeddings of this forward pass
+            (``[N, D]``, or a :class:`~pyg_ext.nn.conv.NodeFilters` of them), which
+            generate the filters of the cell's hidden and candidate maps.
+        state (torch.Tensor, optional): The initial state, :obj:`None` for zeros.
+
+    Shapes:
+        - **input:** x_proj :math:`(T, B, N, 3H)`, adj :math:`(N, N)`, state
+          :math:`(B, N, H)` *(optional)*
+        - **output:** the states of all steps, :math:`(T, B, N, H)` (a view whose memory
+          is ``[N, T, B, H]``)
+    """
+    hidden_map, candidate_map = cell.hidden_map, cell.candidate_map
+    K = hidden_map.K
+    if candidate_map.K != K:
+        raise ValueError(f'the hidden map has K={K} but the candidate map K='
+                         f'{candidate_map.K}; the scan needs one K for both')
+    H = cell.hidden_size
+    if x_proj.dim() != 4 or x_proj.size(-1) != 3 * H:
+        raise ValueError(f"'x_proj' has shape {list(x_proj.shape)}; expected [T, B, N, 3H] "
+                         f"with H = {cell.hidden_size}, the input projection of the cell")
+    if not isinstance(filters, NodeFilters):
+        filters = NodeFilters(filters)
+    hidden_w, hidden_b = filters.get(hidden_map)
+    cand_w, cand_b = filters.get(candidate_map)
+    xp = x_proj.movedim(2, 0).contiguous()  # [N, T, B, 3H] (a view for nodes-first memory)
+    h0 = None if state is None else state.movedim(1, 0).contiguous()  # [N, B, H]
+    out = _NodeAdaptiveGRUScan.apply(xp, h0, adj, hidden_b, cand_b, K,
+                                     *hidden_w, *cand_w)  # [N, T, B, H]
+    return out.movedim(0, 2)  # [T, B, N, H]
+
+
+def _poly_filter(adj: Tensor, x: Tensor, weights: Sequence[Tensor], bias: Optional[Tensor],
+                 polys: List[Tensor]) -> Tensor:
+    r""":math:`\sum_k T_k(\mathbf{A}) \mathbf{x} \mathbf{\Theta}_k + \mathbf{b}` per node
+    for ``x [N, B, H]``; writes :math:`T_k(\mathbf{A}) \mathbf{x}` (:math:`k \geq 1`)
+    into the ``[N, B, H]`` buffers :obj:`polys`. Returns ``[N, B, O]``."""
+    N = x.size(0)
+    if bias is None:
+        out = torch.bmm(x, weights[0])  # [N, B, O]
+    else:
+        out = torch.baddbmm(bias.unsqueeze(1), x, weights[0])  # [N, B, O]
+    prev, cur = None, x
+    for k in range(1, len(weights)):
+        buf = polys[k - 1]
+        torch.mm(adj, cur.reshape(N, -1), out=buf.view(N, -1))
+        if k >= 2:
+            buf.mul_(2.0).sub_(prev)
+        out.baddbmm_(buf, weights[k])
+        prev, cur = cur, buf
+    return out
+
+
+def _poly_filter_backward(adj: Tensor, grad: Tensor, weights: Sequence[Tensor], x: Tensor,
+                          polys: Sequence[Tensor], grad_adj: Optional[Tensor],
+                          grad_x: Optional[Tensor] = None) -> Tensor:
+    r"""The gradient of :func:`_poly_filter` with respect to ``x [N, B, H]``, given the
+    output gradient ``grad [N, B, O]``, added to :obj:`grad_x` in place if given; adds the
+    graph's gradient into :obj:`grad_adj`. The filters' gradients are left to the caller
+    (one product over all steps)."""
+    N = x.size(0)
+    # weights[k] is a transposed view of an [N, O, H] tensor: these products read it as
+    # stored, the fast operand layout of torch's CPU bmm
+    if grad_x is None:
+        grad_x = torch.bmm(grad, weights[0].transpose(1, 2))  # [N, B, H]
+    else:
+        grad_x.baddbmm_(grad, weights[0].transpose(1, 2))
+    d = [grad_x] + [torch.bmm(grad, w.transpose(1, 2)) for w in weights[1:]]  # K x [N, B, H]
+    for k in range(len(weights) - 1, 0, -1):
+        # P_k = c A P_{k-1} - [k >= 2] P_{k-2}, c = 2 for k >= 2 (Chebyshev), else 1
+        c = 1.0 if k == 1 else 2.0
+        g = d[k].view(N, -1)  # [N, B H]
+        before = x if k == 1 else polys[k - 2]  # P_{k-1}
+        if grad_adj is not None:
+            grad_adj.addmm_(g, before.reshape(N, -1).t(), alpha=c)
+        d[k - 1].view(N, -1).addmm_(adj.t(), g, alpha=c)
+        if k >= 2:
+            d[k - 2].sub_(d[k])
+    return grad_x
+
+
+def _filter_grads(rows: Sequence[Tensor], grad: Tensor) -> Tuple[Tensor, ...]:
+    r"""Each filter's gradient over all steps at once: ``rows[k] [N, T B, H]`` (the
+    polynomials of every step), ``grad [N, T B, O]`` -> ``K x [N, H, O]``, each a
+    transposed view of an ``[N, O, H]`` tensor (the layout the filters are stored in)."""
+    return tuple(torch.bmm(grad.transpose(1, 2), p).transpose(1, 2) for p in rows)
+
+
+class _NodeAdaptiveGRUScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xp: Tensor, h0: Optional[Tensor], adj: Tensor,
+                hidden_b: Optional[Tensor], cand_b: Optional[Tensor], K: int,
+                *weights: Tensor) -> Tensor:
+        N, T, B, G = xp.shape
+        H = G // 3
+        # the filters arrive as transposed views of [N, O, H] tensors, the layout the
+        # backward's products read fast; the forward's products get a copy laid out
+        # [N, H, O] (torch's CPU bmm is about 2x slower with a transposed second operand)
+        hidden_w = [w.contiguous() for w in weights[:K]]
+        cand_w = [w.contiguous() for w in weights[K:]]
+        new = xp.new_empty
+        out = new(N, T, B, H)
+        rz_all = new(N, T, B, 2 * H)  # sigmoid outputs r, z
+        n_all = new(N, T, B, H)  # candidate state
+        s_all = new(N, T, B, H)  # r * h_{t-1}
+        hp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) h_{t-1}, k >= 1
+        sp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) s_t, k >= 1
+        h = h0 if h0 is not None else xp.new_zeros(N, B, H)
+        for t in range(T):
+            gh = _poly_filter(adj, h, hidden_w, hidden_b, [p[:, t] for p in hp])
+            rz = torch.add(xp[:, t, :, :2 * H], gh, out=rz_all[:, t]).sigmoid_()
+            r, z = rz[..., :H], rz[..., H:]
+            s = torch.mul(r, h, out=s_all[:, t])
+            gc = _poly_filter(adj, s, cand_w, cand_b, [p[:, t] for p in sp])
+            n = torch.add(xp[:, t, :, 2 * H:], gc, out=n_all[:, t]).tanh_()
+            h = torch.lerp(n, h, z, out=out[:, t])  # z h + (1 - z) n
+        ctx.K = K
+        ctx.has_h0 = h0 is not None
+        ctx.has_bias = (hidden_b is not None, cand_b is not None)
+        ctx.save_for_backward(h0 if h0 is not None else xp.new_empty(0), adj, out, rz_all,
+                              n_all, s_all, *hp, *sp, *weights)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        K = ctx.K
+        h0, adj, out, rz_all, n_all, s_all, *rest = ctx.saved_tensors
+        hp, sp, weights = rest[:K - 1], rest[K - 1:2 * K - 2], rest[2 * K - 2:]
+        hidden_w, cand_w = weights[:K], weights[K:]
+        N, T, B, H = out.shape
+        grad_xp = out.new_empty(N, T, B, 3 * H)
+        grad_adj = adj.new_zeros(N, N) if ctx.needs_input_grad[2] else None
+        zeros = out.new_zeros(N, B, H)
+        dh = zeros
+        g_buf = torch.empty_like(zeros)
+        for t in range(T - 1, -1, -1):
+            h_prev = out[:, t - 1] if t > 0 else (h0 if ctx.has_h0 else zeros)
+            # gradient of h_t; grad_out may have any layout (e.g. a readout's zero-filled
+            # [B, T, N, H]), this buffer keeps the step's products nodes first
+            g = torch.add(grad_out[:, t], dh, out=g_buf)  # [N, B, H]
+            r, z = rz_all[:, t, :, :H], rz_all[:, t, :, H:]
+            n = n_all[:, t]
+            # h_t = z h_{t-1} + (1 - z) n: one pass per gradient, the sigmoid's and tanh's
+            # derivatives from their outputs in the same pass as the product
+            dh = g * z
+            _tanh_backward(g - dh, n, grad_input=grad_xp[:, t, :, 2 * H:])  # a_n
+            _sigmoid_backward(g * (h_prev - n), z, grad_input=grad_xp[:, t, :, H:2 * H])
+            # candidate C(s), s = r h_{t-1}
+            ds = _poly_filter_backward(adj, grad_xp[:, t, :, 2 * H:], cand_w, s_all[:, t],
+                                       [p[:, t] for p in sp], grad_adj)
+            _sigmoid_backward(ds * h_prev, r, grad_input=grad_xp[:, t, :, :H])
+            dh.addcmul_(ds, r)
+            _poly_filter_backward(adj, grad_xp[:, t, :, :2 * H], hidden_w, h_prev,
+                                  [p[:, t] for p in hp], grad_adj, grad_x=dh)
+        grad_flat = grad_xp.view(N, T * B, 3 * H)
+        d_rz, d_n = grad_flat[..., :2 * H], grad_flat[..., 2 * H:]
+        # h_{t-1} of every step: the outputs shifted by one, h0 (or zeros) first
+        if ctx.has_h0:
+            h_prev_all = torch.cat([h0.unsqueeze(1), out[:, :T - 1]], dim=1)
+            grad_hidden = _filter_grads([h_prev_all.view(N, T * B, H)]
+                                        + [p.view(N, T * B, H) for p in hp], d_rz)
+        else:  # the first step reads zeros: its rows add nothing to the first filter
+            first = torch.bmm(d_rz[:, B:].transpose(1, 2),
+                              out[:, :T - 1].reshape(N, (T - 1) * B, H)).transpose(1, 2)
+            grad_hidden = (first, ) + _filter_grads([p.view(N, T * B, H) for p in hp], d_rz)
+        grad_cand = _filter_grads([s_all.view(N, T * B, H)]
+                                  + [p.view(N, T * B, H) for p in sp], d_n)
+        grad_hb = d_rz.sum(1) if ctx.has_bias[0] else None
+        grad_cb = d_n.sum(1) if ctx.has_bias[1] else None
+        grad_h0 = dh if ctx.has_h0 else None
+        return (grad_xp, grad_h0, grad_adj, grad_hb, grad_cb, None, *grad_hidden,
+                *grad_cand)
