@@ -138,6 +138,38 @@ def _poly_filter_backward(adj: Tensor, grad: Tensor, weights: Sequence[Tensor], 
     return grad_x
 
 
+def _first_step_from_zeros(xp: Tensor, hidden_b: Optional[Tensor], cand_b: Optional[Tensor],
+                           rz: Tensor, n: Tensor, out: Tensor, zero: List[Tensor]) -> None:
+    r"""The first step from :math:`\mathbf{H}_0 = 0`, without the products that would
+    multiply zeros: the hidden and candidate maps reduce to their biases, and
+    :math:`\mathbf{H}_1 = (1 - \mathbf{z}) \odot \mathbf{\tilde{H}}`. Writes ``rz``,
+    ``n``, ``out`` (``[N, B, *]``) and zeros into the buffers :obj:`zero` (``s`` and the
+    polynomials, which the backward's filter gradients read)."""
+    H = n.size(-1)
+    rz.copy_(xp[..., :2 * H])
+    if hidden_b is not None:
+        rz.add_(hidden_b.unsqueeze(1))
+    rz.sigmoid_()
+    n.copy_(xp[..., 2 * H:])
+    if cand_b is not None:
+        n.add_(cand_b.unsqueeze(1))
+    n.tanh_()
+    torch.addcmul(n, n, rz[..., H:], value=-1.0, out=out)  # (1 - z) n
+    for buf in zero:
+        buf.zero_()
+
+
+def _first_step_backward(g: Tensor, rz: Tensor, n: Tensor, grad_xp: Tensor) -> None:
+    r"""The gradient of :func:`_first_step_from_zeros`'s input projection ``grad_xp
+    [N, B, 3H]``, given that of its output ``g [N, B, H]``: the reset gate reads a zero
+    state (no gradient), the state itself needs none."""
+    H = n.size(-1)
+    z = rz[..., H:]
+    _tanh_backward(g - g * z, n, grad_input=grad_xp[..., 2 * H:])
+    _sigmoid_backward(-g * n, z, grad_input=grad_xp[..., H:2 * H])
+    grad_xp[..., :H].zero_()
+
+
 def _filter_grads(rows: Sequence[Tensor], grad: Tensor) -> Tuple[Tensor, ...]:
     r"""Each filter's gradient over all steps at once: ``rows[k] [N, T B, H]`` (the
     polynomials of every step), ``grad [N, T B, O]`` -> ``K x [N, H, O]``, each a
@@ -164,8 +196,13 @@ class _NodeAdaptiveGRUScan(torch.autograd.Function):
         s_all = new(N, T, B, H)  # r * h_{t-1}
         hp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) h_{t-1}, k >= 1
         sp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) s_t, k >= 1
-        h = h0 if h0 is not None else xp.new_zeros(N, B, H)
+        h = h0
         for t in range(T):
+            if h is None:  # a zero initial state: its maps are the biases, its polynomials 0
+                _first_step_from_zeros(xp[:, 0], hidden_b, cand_b, rz_all[:, 0], n_all[:, 0],
+                                       out[:, 0], [s_all[:, 0]] + [p[:, 0] for p in hp + sp])
+                h = out[:, 0]
+                continue
             gh = _poly_filter(adj, h, hidden_w, hidden_b, [p[:, t] for p in hp])
             rz = torch.add(xp[:, t, :, :2 * H], gh, out=rz_all[:, t]).sigmoid_()
             r, z = rz[..., :H], rz[..., H:]
@@ -190,11 +227,14 @@ class _NodeAdaptiveGRUScan(torch.autograd.Function):
         N, T, B, H = out.shape
         grad_xp = out.new_empty(N, T, B, 3 * H)
         grad_adj = adj.new_zeros(N, N) if ctx.needs_input_grad[2] else None
-        zeros = out.new_zeros(N, B, H)
-        dh = zeros
-        g_buf = torch.empty_like(zeros)
+        dh = out.new_zeros(N, B, H)
+        g_buf = torch.empty_like(dh)
         for t in range(T - 1, -1, -1):
-            h_prev = out[:, t - 1] if t > 0 else (h0 if ctx.has_h0 else zeros)
+            if t == 0 and not ctx.has_h0:  # from a zero state: only the gates' gradients
+                _first_step_backward(torch.add(grad_out[:, 0], dh, out=g_buf),
+                                     rz_all[:, 0], n_all[:, 0], grad_xp[:, 0])
+                break
+            h_prev = out[:, t - 1] if t > 0 else h0
             # gradient of h_t; grad_out may have any layout (e.g. a readout's zero-filled
             # [B, T, N, H]), this buffer keeps the step's products nodes first
             g = torch.add(grad_out[:, t], dh, out=g_buf)  # [N, B, H]
