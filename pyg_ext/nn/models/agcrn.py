@@ -45,8 +45,8 @@ class AGCRN(GraphRNNModel):
     their gradient) for every later step. Nothing is kept between forwards. With
     :obj:`fused=True` (the default) each layer's recurrence runs as one autograd function
     with a hand-written backward through time
-    (:func:`~pyg_ext.nn.recurrent.node_adaptive_gru_scan`: the filters' and the graph's
-    gradients over all steps in a few large products, no per-step concatenations); it
+    (:func:`~pyg_ext.nn.recurrent.node_adaptive_gru_scan`: each filter's gradient over all
+    steps in one product, no per-step concatenations); it
     computes what the step-by-step :class:`~pyg_ext.blocks.Recurrent` unroll computes,
     which runs instead with :obj:`fused=False` and under :func:`torch.compile`.
 

@@ -41,11 +41,13 @@ def node_adaptive_gru_scan(cell: nn.Module, x_proj: Tensor, adj: Tensor,
     :meth:`Recurrent.unroll <pyg_ext.blocks.Recurrent.unroll>` computes with the same cell,
     in one :class:`torch.autograd.Function` whose backward is written out:
 
-    - the gradients of the filters, the biases and the graph are not accumulated step by
-      step: the forward keeps every step's polynomials in ``[N, T, B, H]`` buffers, and the
-      backward computes each filter's gradient as one batched matmul over all
-      :math:`T B` rows at the end (autograd would run :math:`T` smaller products and
-      :math:`T` additions);
+    - the gradients of the filters and the biases are not accumulated step by step: the
+      forward keeps every step's polynomials in ``[N, T, B, H]`` buffers, and the backward
+      computes each filter's gradient as one batched matmul over all :math:`T B` rows at
+      the end (autograd would run :math:`T` smaller products and :math:`T` additions); the
+      graph's gradient is added in place step by step;
+    - the first step from a zero state skips the products that would multiply zeros (its
+      hidden and candidate maps are their biases);
     - the gradient of the input projection is written into one ``[N, T, B, 3H]`` tensor
       (autograd concatenates the gate gradients of every step, then stacks the steps);
     - everything stays nodes first, so each propagation by :math:`\mathbf{A}` is one
