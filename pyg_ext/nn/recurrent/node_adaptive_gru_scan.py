@@ -199,12 +199,11 @@ class _NodeAdaptiveGRUScan(torch.autograd.Function):
         hp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) h_{t-1}, k >= 1
         sp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) s_t, k >= 1
         h = h0
-        for t in range(T):
-            if h is None:  # a zero initial state: its maps are the biases, its polynomials 0
-                _first_step_from_zeros(xp[:, 0], hidden_b, cand_b, rz_all[:, 0], n_all[:, 0],
-                                       out[:, 0], [s_all[:, 0]] + [p[:, 0] for p in hp + sp])
-                h = out[:, 0]
-                continue
+        if h0 is None:  # a zero initial state: its maps are the biases, its polynomials 0
+            _first_step_from_zeros(xp[:, 0], hidden_b, cand_b, rz_all[:, 0], n_all[:, 0],
+                                   out[:, 0], [s_all[:, 0]] + [p[:, 0] for p in hp + sp])
+            h = out[:, 0]
+        for t in range(0 if h0 is not None else 1, T):
             gh = _poly_filter(adj, h, hidden_w, hidden_b, [p[:, t] for p in hp])
             rz = torch.add(xp[:, t, :, :2 * H], gh, out=rz_all[:, t]).sigmoid_()
             r, z = rz[..., :H], rz[..., H:]
@@ -256,15 +255,14 @@ class _NodeAdaptiveGRUScan(torch.autograd.Function):
                                   [p[:, t] for p in hp], grad_adj, grad_x=dh)
         grad_flat = grad_xp.view(N, T * B, 3 * H)
         d_rz, d_n = grad_flat[..., :2 * H], grad_flat[..., 2 * H:]
-        # h_{t-1} of every step: the outputs shifted by one, h0 (or zeros) first
+        # h_{t-1} of every step: the outputs shifted by one after h0; from a zero state the
+        # first step's rows add nothing to the first filter and are left out
         if ctx.has_h0:
             h_prev_all = torch.cat([h0.unsqueeze(1), out[:, :T - 1]], dim=1)
-            grad_hidden = _filter_grads([h_prev_all.view(N, T * B, H)]
-                                        + [p.view(N, T * B, H) for p in hp], d_rz)
-        else:  # the first step reads zeros: its rows add nothing to the first filter
-            first = torch.bmm(d_rz[:, B:].transpose(1, 2),
-                              out[:, :T - 1].reshape(N, (T - 1) * B, H)).transpose(1, 2)
-            grad_hidden = (first, ) + _filter_grads([p.view(N, T * B, H) for p in hp], d_rz)
+            first = _filter_grads([h_prev_all.view(N, T * B, H)], d_rz)
+        else:
+            first = _filter_grads([out[:, :T - 1].reshape(N, (T - 1) * B, H)], d_rz[:, B:])
+        grad_hidden = first + _filter_grads([p.view(N, T * B, H) for p in hp], d_rz)
         grad_cand = _filter_grads([s_all.view(N, T * B, H)]
                                   + [p.view(N, T * B, H) for p in sp], d_n)
         grad_hb = d_rz.sum(1) if ctx.has_bias[0] else None
