@@ -3,7 +3,7 @@ r"""A stack of recurrent cells unrolled over time.
 Dimensions: B - batch, T - time, N - nodes (optional), F - input features, H - hidden size.
 ``*`` stands for the dimensions between time and features (``[N]`` or nothing).
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +74,12 @@ class Recurrent(nn.Module):
         dropout (float, optional): Dropout probability between layers. (default: :obj:`0.`)
         reverse (bool, optional): If set to :obj:`True`, runs backwards in time.
             (default: :obj:`False`)
+        scan (callable, optional): Runs one layer over the whole sequence in place of
+            :meth:`unroll`, with the same signature and result: ``scan(cell, x, state,
+            *args, reverse=reverse, **kwargs) -> (output, state)``; for cells with a
+            whole-sequence implementation, e.g. AGCRN's fused recurrence
+            (:func:`~pyg_ext.nn.recurrent.node_adaptive_gru_unroll`). Dropout between
+            layers and the state handling stay here. (default: :obj:`None`, :meth:`unroll`)
 
     Shapes:
         - **input:** input :math:`(B, T, *, F)`, state: a list with one state per layer
@@ -82,7 +88,8 @@ class Recurrent(nn.Module):
           per layer
     """
     def __init__(self, cells: Union[nn.Module, Sequence[nn.Module]], dropout: float = 0.0,
-                 reverse: bool = False):
+                 reverse: bool = False, scan: Optional[Callable[..., Tuple[Tensor, RNNState]]]
+                 = None):
         super().__init__()
         _check_dropout(dropout)
         cells = _as_cell_list(cells)
@@ -96,6 +103,7 @@ class Recurrent(nn.Module):
         self.cells = nn.ModuleList(cells)
         self.dropout = dropout
         self.reverse = reverse
+        self.scan = scan
         self.reset_parameters()
 
     @property
@@ -142,11 +150,12 @@ class Recurrent(nn.Module):
         r"""Runs the stack over ``x [B, T, *, F]``; returns ``(output [B, T, *, H_last],
         state)`` with one final state per layer."""
         state = self._check_state(state)
+        scan = self.unroll if self.scan is None else self.scan
         out, new_state = x, []
         for i, cell in enumerate(self.cells):
             if i > 0:
                 out = F.dropout(out, self.dropout, self.training)
-            out, s = self.unroll(cell, out, state[i], *args, reverse=self.reverse, **kwargs)
+            out, s = scan(cell, out, state[i], *args, reverse=self.reverse, **kwargs)
             new_state.append(s)
         return out, new_state
 
@@ -187,4 +196,5 @@ class Recurrent(nn.Module):
         cells = ', '.join(repr(c) for c in self.cells)
         extra = f', dropout={self.dropout}' if self.dropout > 0 else ''
         extra += ', reverse=True' if self.reverse else ''
+        extra += f', scan={getattr(self.scan, "__name__", self.scan)}' if self.scan else ''
         return f'{self.__class__.__name__}([{cells}]{extra})'

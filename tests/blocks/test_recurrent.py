@@ -164,6 +164,38 @@ def test_recurrent_dropout_only_between_layers(sequence):
     assert not torch.allclose(two(sequence)[0], two.eval()(sequence)[0])
 
 
+
+def test_recurrent_scan_replaces_unroll_per_layer_with_dropout_between(sequence):
+    calls = []
+
+    def scan(cell, x, state, *args, reverse=False, **kwargs):
+        # a whole-sequence implementation: here the reference unroll, recorded
+        calls.append((x.clone(), state, args, kwargs, reverse))
+        return Recurrent.unroll(cell, x, state, *args, reverse=reverse, **kwargs)
+
+    cells = [GRUCell(5, 8), GRUCell(8, 8)]
+    rec = Recurrent(cells, dropout=0.5, scan=scan).train()
+    plain = Recurrent(cells, dropout=0.5).train()  # the same cells, no scan
+    h0 = [torch.randn(3, 8), None]
+    torch.manual_seed(3)
+    out, state = rec(sequence, h0)
+    torch.manual_seed(3)
+    ref_out, ref_state = plain(sequence, h0)
+    assert_close(out, ref_out, **TOL)
+    for s, r in zip(state, ref_state):
+        assert_close(s, r, **TOL)
+    assert len(calls) == 2
+    assert_close(calls[0][0], sequence)
+    assert calls[0][1] is h0[0] and calls[1][1] is None
+    assert calls[0][2:] == ((), {}, False)
+    # the second layer reads the first layer's output after dropout
+    first, _ = Recurrent.unroll(cells[0], sequence, h0[0])
+    dropped = calls[1][0]
+    kept = dropped != 0
+    assert 0 < kept.float().mean() < 1
+    assert_close(dropped[kept], 2 * first[kept], **TOL)
+    assert str(rec) == 'Recurrent([GRUCell(5, 8), GRUCell(8, 8)], dropout=0.5, scan=scan)'
+
 def test_recurrent_errors(sequence):
     with pytest.raises(ValueError, match='build cell 1 with input_size=8'):
         Recurrent([GRUCell(5, 8), GRUCell(6, 8)])

@@ -6,16 +6,14 @@ size, D - node embedding size, K - Chebyshev polynomials.
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn import Parameter
-from torch_geometric import is_compiling
 from torch_geometric.typing import OptTensor
 
 from pyg_ext.nn.conv.node_filters import NodeFilters
 from pyg_ext.nn.models.graph_rnn_model import GraphRNNModel
 from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
-from pyg_ext.nn.recurrent.node_adaptive_gru_scan import node_adaptive_gru_scan
+from pyg_ext.nn.recurrent.node_adaptive_gru_scan import node_adaptive_gru_unroll
 
 
 class AGCRN(GraphRNNModel):
@@ -89,9 +87,20 @@ class AGCRN(GraphRNNModel):
                          num_nodes, dropout)
         self.K = K
         self.embedding_dim = embedding_dim
-        self.fused = fused
+        self.fused = fused  # sets the encoder's scan
         self.node_emb = Parameter(torch.empty(num_nodes, embedding_dim))
         self.reset_parameters()
+
+    @property
+    def fused(self) -> bool:
+        r"""Whether each layer runs the fused recurrence (the encoder's :obj:`scan` is
+        :func:`~pyg_ext.nn.recurrent.node_adaptive_gru_unroll`) rather than the
+        step-by-step unroll; settable."""
+        return self.encoder.scan is not None
+
+    @fused.setter
+    def fused(self, value: bool) -> None:
+        self.encoder.scan = node_adaptive_gru_unroll if value else None
 
     def reset_parameters(self):
         r"""Resets the node embeddings, the cells and the readout."""
@@ -112,18 +121,6 @@ class AGCRN(GraphRNNModel):
     def forward(self, x: Tensor, edge_index: OptTensor = None,
                 edge_weight: OptTensor = None) -> Tensor:
         return super().forward(x, None, None)
-
-    def _forward(self, x: Tensor, edge_index: OptTensor, edge_weight: OptTensor) -> Tensor:
-        if not self.fused or is_compiling():
-            return super()._forward(x, edge_index, edge_weight)
-        adj, filters = self.graph_args(x, edge_index, edge_weight)
-        h = x.transpose(0, 1)  # [T, B, N, F]: each step's rows are contiguous per node
-        for i, cell in enumerate(self.encoder.cells):
-            if i > 0:
-                h = F.dropout(h, self.encoder.dropout, self.training)
-            x_proj = cell.input_projection(h, adj, filters)  # [T, B, N, 3H]
-            h = node_adaptive_gru_scan(cell, x_proj, adj, filters)  # [T, B, N, H]
-        return self.readout(h.transpose(0, 1))  # [B, horizon, N, F_out]
 
     def _repr_extra(self) -> str:
         return f', num_nodes={self.num_nodes}, K={self.K}, embedding_dim={self.embedding_dim}'

@@ -2,7 +2,10 @@
 from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
 from pyg_ext.nn.recurrent.graph_lstm_cell import GraphLSTMCell
 from pyg_ext.nn.recurrent.graph_rnn_cell import GraphRNNCell
-from pyg_ext.nn.recurrent.node_adaptive_gru_scan import node_adaptive_gru_scan
+from pyg_ext.nn.recurrent.node_adaptive_gru_scan import (
+    node_adaptive_gru_scan,
+    node_adaptive_gru_unroll,
+)
 from pyg_ext.nn.recurrent.rec_gnn import RecGNN
 from pyg_ext.nn.recurrent.recurrent_graph_conv import RecurrentGraphConv
 
@@ -13,4 +16,5 @@ __all__ = [
     'GraphGRUCell',
     'GraphLSTMCell',
     'node_adaptive_gru_scan',
+    'node_adaptive_gru_unroll',
 ]

@@ -9,7 +9,9 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
+from torch_geometric import is_compiling
 
+from pyg_ext.blocks.recurrent import Recurrent
 from pyg_ext.nn.conv.node_filters import NodeFilters
 
 # grad * y * (1 - y) and grad * (1 - y^2) from the outputs y, each in one pass
@@ -90,6 +92,30 @@ def node_adaptive_gru_scan(cell: nn.Module, x_proj: Tensor, adj: Tensor,
                                      *hidden_w, *cand_w)  # [N, T, B, H]
     return out.movedim(0, 2)  # [T, B, N, H]
 
+
+
+def node_adaptive_gru_unroll(cell: nn.Module, x: Tensor, state: Optional[Tensor],
+                             adj: Tensor, filters: Union[Tensor, NodeFilters],
+                             reverse: bool = False) -> Tuple[Tensor, Tensor]:
+    r"""One layer of an AGCRN cell over a sequence ``x [B, T, N, F]``, with the signature
+    and result of :meth:`Recurrent.unroll <pyg_ext.blocks.Recurrent.unroll>`: the input
+    projection of all steps in one call, then :func:`node_adaptive_gru_scan`. Pass it as
+    :class:`~pyg_ext.blocks.Recurrent`'s :obj:`scan` to run a stack of AGCRN cells with the
+    fused recurrence. Falls back to :meth:`Recurrent.unroll` backwards in time
+    (:obj:`reverse=True`), for an empty sequence (its error) and under
+    :func:`torch.compile` (which traces the step-by-step unroll, not the hand-written
+    backward).
+
+    Shapes:
+        - **input:** x :math:`(B, T, N, F)`, state :math:`(B, N, H)` or :obj:`None`, adj
+          :math:`(N, N)`, filters :math:`(N, D)`
+        - **output:** ``(output (B, T, N, H), final state (B, N, H))``
+    """
+    if reverse or x.dim() != 4 or x.size(1) == 0 or is_compiling():
+        return Recurrent.unroll(cell, x, state, adj, filters, reverse=reverse)
+    x_proj = cell.input_projection(x.transpose(0, 1), adj, filters)  # [T, B, N, 3H]
+    out = node_adaptive_gru_scan(cell, x_proj, adj, filters, state)  # [T, B, N, H]
+    return out.transpose(0, 1), out[-1]  # [B, T, N, H], [B, N, H]
 
 def _poly_filter(adj: Tensor, x: Tensor, weights: Sequence[Tensor], bias: Optional[Tensor],
                  polys: List[Tensor]) -> Tensor:

@@ -5,7 +5,10 @@ from torch.testing import assert_close
 from pyg_ext.blocks.recurrent import Recurrent
 from pyg_ext.nn.conv.node_filters import NodeFilters
 from pyg_ext.nn.recurrent.graph_gru_cell import GraphGRUCell
-from pyg_ext.nn.recurrent.node_adaptive_gru_scan import node_adaptive_gru_scan
+from pyg_ext.nn.recurrent.node_adaptive_gru_scan import (
+    node_adaptive_gru_scan,
+    node_adaptive_gru_unroll,
+)
 
 T, B, N, F, H, D = 4, 3, 5, 2, 4, 3
 TOL = dict(atol=1e-10, rtol=1e-9)
@@ -87,6 +90,27 @@ def test_equals_the_step_by_step_unroll(K):
     for got, want in zip(grads(out, tensors, 1), grads(expected, tensors, 1)):
         assert_close(got, want, **TOL)
 
+
+
+@pytest.mark.parametrize('reverse', [False, True])
+def test_unroll_wrapper_equals_recurrent_unroll_with_state(reverse):
+    # the wrapper Recurrent takes as its scan: outputs, final state and gradients of
+    # Recurrent.unroll, from a given state; backwards in time it is that unroll
+    cell, emb, adj, x = make(2)
+    h0 = torch.randn(B, N, H, dtype=torch.double, requires_grad=True)
+    out, last = node_adaptive_gru_unroll(cell, x, h0, adj, NodeFilters(emb), reverse=reverse)
+    expected, expected_last = Recurrent.unroll(cell, x, h0, adj, NodeFilters(emb),
+                                               reverse=reverse)
+    assert_close(out, expected, **TOL)
+    assert_close(last, expected_last, **TOL)
+    tensors = [x, h0, emb, adj, *cell.parameters()]
+    for got, want in zip(grads(out, tensors, 2), grads(expected, tensors, 2)):
+        assert_close(got, want, **TOL)
+    stack = Recurrent([cell, GraphGRUCell.agcrn(H, H, 2, D).double()],
+                      scan=node_adaptive_gru_unroll)
+    reference = Recurrent(list(stack.cells))
+    filters = NodeFilters(emb)
+    assert_close(stack(x, None, adj, filters)[0], reference(x, None, adj, filters)[0], **TOL)
 
 def test_gradcheck():
     cell, emb, adj, x = make(3)
