@@ -11,6 +11,7 @@ import pyg_ext
 from pyg_ext.catalogue import format_catalogue
 from pyg_ext.forecast import arguments as forecast_arguments
 from pyg_ext.ogb import command as ogb_command
+from pyg_ext.ogb import merge_results as ogb_merge
 
 
 def _add_catalogue(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,7 @@ COMMANDS: Dict[str, Tuple[str, Callable, Callable]] = {
     'forecast': (forecast_arguments.HELP, forecast_arguments.add_arguments,
                  forecast_arguments.run),
     'ogb': (ogb_command.HELP, ogb_command.add_arguments, ogb_command.run),
+    'ogb-merge': (ogb_merge.HELP, ogb_merge.add_arguments, ogb_merge.run),
 }
 
 

@@ -1,9 +1,8 @@
-r"""Merge the ``results.json`` files of benchmarks that ran the same settings with different
-seeds (e.g. one process per core, ``--seed 1 --runs 1`` and ``--seed 2 --runs 1``) into one
-file with the leaderboard's mean ± std over all their runs.
+r"""``pyg-ext ogb-merge``: merge the ``results.json`` files of benchmarks that ran the same
+settings with different seeds (e.g. one process per core, ``--seed 1 --runs 1`` and
+``--seed 2 --runs 1``) into one file with the leaderboard's mean ± std over all their runs.
 
-    python -m pyg_ext.ogb.merge_results runs/seed0/results.json runs/seed1/results.json \
-        --out runs/merged.json
+    pyg-ext ogb-merge runs/seed0/results.json runs/seed1/results.json --out merged.json
 """
 import argparse
 import json
@@ -54,11 +53,16 @@ def merge_results(results: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
             'logger': merged.state_dict()}
 
 
-def main(argv: Sequence[str] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+HELP = ('merge the results.json of OGB benchmarks of the same settings run with different '
+        'seeds into one (mean ± std over all runs)')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('results', nargs='+', help='results.json files of the same settings')
     parser.add_argument('--out', required=True, help='where to write the merged JSON')
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     results = []
     for path in args.results:
         with open(path) as f:
@@ -70,7 +74,3 @@ def main(argv: Sequence[str] = None) -> int:
     print(f"{s['metric']} over {s['runs']} run(s) (seeds {merged['config']['seeds']}): "
           f"valid {s['valid_text']}, test {s['test_text']}; written to {args.out}")
     return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

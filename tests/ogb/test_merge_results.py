@@ -3,8 +3,9 @@ import json
 
 import pytest
 
+from pyg_ext.cli import main
 from pyg_ext.ogb import link_property
-from pyg_ext.ogb.merge_results import main, merge_results
+from pyg_ext.ogb.merge_results import merge_results
 from pyg_ext.ogb.options import add_arguments
 
 EXTRA = ['--model', 'sage', '--hidden', '16', '--batch-size', '64', '--eval-steps', '1',
@@ -19,13 +20,15 @@ def _run(meta_dict, out, *extra):
     return link_property.run(args)
 
 
-def test_separate_seeds_merged_equal_one_benchmark_of_all_runs(link_fixture, tmp_path):
+def test_separate_seeds_merged_equal_one_benchmark_of_all_runs(link_fixture, tmp_path,
+                                                                capsys):
     # --seed 0 --runs 2 in one process against --seed 0 and --seed 1 in two processes
     together = _run(link_fixture, tmp_path / 'together', '--runs', '2')
     parts = [_run(link_fixture, tmp_path / f'seed{s}', '--runs', '1', '--seed', str(s))
              for s in (0, 1)]
     paths = [str(tmp_path / f'seed{s}' / 'results.json') for s in (0, 1)]
-    assert main([*paths, '--out', str(tmp_path / 'merged.json')]) == 0
+    assert main(['ogb-merge', *paths, '--out', str(tmp_path / 'merged.json')]) == 0
+    assert 'over 2 run(s) (seeds [0, 1])' in capsys.readouterr().out
     with open(tmp_path / 'merged.json') as f:
         merged = json.load(f)
     assert merged == json.loads(json.dumps(merge_results(parts)))
