@@ -14,6 +14,9 @@ from pyg_ext.blocks.lstm_cell import LSTMCell
 from pyg_ext.blocks.rnn_cell import RNNCell
 from pyg_ext.typing import OptRNNState, RNNState
 
+#: A whole-sequence implementation of one layer, with :meth:`Recurrent.unroll`'s signature.
+Scan = Callable[..., Tuple[Tensor, RNNState]]
+
 #: The cell class that reproduces each torch recurrent module.
 TORCH_CELLS = {nn.RNN: RNNCell, nn.GRU: GRUCell, nn.LSTM: LSTMCell}
 
@@ -88,8 +91,7 @@ class Recurrent(nn.Module):
           per layer
     """
     def __init__(self, cells: Union[nn.Module, Sequence[nn.Module]], dropout: float = 0.0,
-                 reverse: bool = False, scan: Optional[Callable[..., Tuple[Tensor, RNNState]]]
-                 = None):
+                 reverse: bool = False, scan: Optional[Scan] = None):
         super().__init__()
         _check_dropout(dropout)
         cells = _as_cell_list(cells)

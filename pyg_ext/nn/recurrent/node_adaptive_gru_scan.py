@@ -93,7 +93,6 @@ def node_adaptive_gru_scan(cell: nn.Module, x_proj: Tensor, adj: Tensor,
     return out.movedim(0, 2)  # [T, B, N, H]
 
 
-
 def node_adaptive_gru_unroll(cell: nn.Module, x: Tensor, state: Optional[Tensor],
                              adj: Tensor, filters: Union[Tensor, NodeFilters],
                              reverse: bool = False) -> Tuple[Tensor, Tensor]:
@@ -116,6 +115,7 @@ def node_adaptive_gru_unroll(cell: nn.Module, x: Tensor, state: Optional[Tensor]
     x_proj = cell.input_projection(x.transpose(0, 1), adj, filters)  # [T, B, N, 3H]
     out = node_adaptive_gru_scan(cell, x_proj, adj, filters, state)  # [T, B, N, H]
     return out.transpose(0, 1), out[-1]  # [B, T, N, H], [B, N, H]
+
 
 def _poly_filter(adj: Tensor, x: Tensor, weights: Sequence[Tensor], bias: Optional[Tensor],
                  polys: List[Tensor]) -> Tensor:
