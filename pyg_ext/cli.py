@@ -1,7 +1,10 @@
 """The ``pyg-ext`` command line.
 
 Each subcommand lives in its own module and registers itself in ``COMMANDS``: a name maps
-to ``(add_arguments, run)``.
+to ``(add_arguments, run)``. The program (:func:`console_main`: the ``pyg-ext`` script and
+``python -m pyg_ext.cli``) first keeps freed memory for reuse
+(:func:`~pyg_ext.malloc.keep_freed_memory`) for the commands that train, unless given
+``--system-malloc``; :func:`main`, called from Python, leaves the process alone.
 """
 import argparse
 import sys
@@ -10,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pyg_ext
 from pyg_ext.catalogue import format_catalogue
 from pyg_ext.forecast import arguments as forecast_arguments
+from pyg_ext.malloc import keep_freed_memory
 from pyg_ext.ogb import command as ogb_command
 from pyg_ext.ogb import merge_results as ogb_merge
 
@@ -45,14 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None, process: bool = False) -> int:
+    r"""Run the command of ``argv`` (default: the command line's arguments). With
+    :obj:`process=True` (the program itself) a command with ``--system-malloc`` among its
+    options first calls :func:`~pyg_ext.malloc.keep_freed_memory` unless it is given.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    if process and getattr(args, 'system_malloc', True) is False:
+        keep_freed_memory()
     return COMMANDS[args.command][2](args)
 
 
+def console_main() -> int:
+    r"""The ``pyg-ext`` program."""
+    return main(process=True)
+
+
 if __name__ == '__main__':  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

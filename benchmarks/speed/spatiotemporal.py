@@ -59,6 +59,7 @@ import argparse
 import importlib.metadata
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -74,6 +75,8 @@ from _common import (
     sync,
 )
 from torch import nn
+
+from pyg_ext.malloc import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a source tree
@@ -276,6 +279,8 @@ mm_flops._get_raw = addmm_flops._get_raw = sparse_mm_reduce_flops._get_raw = Tru
 
 def child(config):
     """One (builder, B) in a fresh process: peak memory of the first step, time, FLOPs."""
+    if config.get('malloc') == 'keep':
+        keep_freed_memory()
     torch.set_num_threads(config['threads'])
     torch.manual_seed(0)
     device, B = torch.device(config['device']), config['B']
@@ -305,7 +310,10 @@ def child(config):
         for _ in range(3):  # compilation (and, on CUDA with reduce-overhead, graph capture)
             step()
     peak = peak_memory(step, device)  # the first (timed-to-be) step (see _common.py)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     ms = median_ms(step, device, config['warmup'], config['reps'])
+    faults = ((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
+              / (config['warmup'] + config['reps']))  # minor page faults per step
     from torch.utils.flop_counter import FlopCounterMode
     aten = torch.ops.aten
     counter = FlopCounterMode(display=False, custom_mapping={
@@ -324,7 +332,7 @@ def child(config):
         print(prof.key_averages().table(sort_by=key, row_limit=config['profile']))
     flops = None if config.get('compile') else counter.get_total_flops()
     print(json.dumps({'ms': ms, 'mb': peak / 2**20, 'flops': flops, 'desc': desc,
-                      'params': sum(p.numel() for p in model.parameters())}))
+                      'faults': faults, 'params': sum(p.numel() for p in model.parameters())}))
 
 
 def machine(device, threads):
@@ -400,6 +408,11 @@ def main():
     parser.add_argument('--compile', choices=('default', 'reduce-overhead', 'max-autotune'),
                         help='torch.compile our models with this mode (reduce-overhead on '
                         'CUDA also uses CUDA graphs); the peers stay eager')
+    parser.add_argument('--malloc', choices=('system', 'keep'), default='system',
+                        help="glibc's default allocator, or freed memory kept for reuse "
+                        "(pyg_ext.malloc.keep_freed_memory, what the pyg-ext commands do), "
+                        "in every configuration alike (default: system; malloc.py compares "
+                        "the two)")
     parser.add_argument('--timeout', type=int, default=900, help='seconds per configuration')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -414,7 +427,8 @@ def main():
     print('machine: ' + machine(device, args.threads))
     print(f'graph: {metr_la_graph()[2]}, N={N_NODES}, E={metr_la_graph()[0].size(1)}; '
           f'T={T_IN}, F={F_IN}, hidden={HIDDEN}, horizon={HORIZON}, B={args.batch_sizes}; '
-          f'median of {args.reps} steps after {args.warmup} warm-up (+1 measured for memory)')
+          f'median of {args.reps} steps after {args.warmup} warm-up (+1 measured for memory); '
+          f'allocator: {args.malloc}')
     peak_flops, n = matmul_flops(device, args.threads)
     print(f'dense fp32 matmul {n}^3: {peak_flops * 1e-9:.1f} GFLOP/s\n')
     start, results = time.perf_counter(), {}
@@ -423,7 +437,7 @@ def main():
         for B in args.batch_sizes:
             for builder in [ours] + ([] if args.skip_peers else list(peers.values())):
                 config = dict(builder=builder, B=B, device=str(device), threads=args.threads,
-                              warmup=args.warmup, reps=args.reps,
+                              warmup=args.warmup, reps=args.reps, malloc=args.malloc,
                               profile=args.profile if builder == ours else 0,
                               compile=args.compile if builder == ours else None)
                 results[builder, B] = r = run_child(__file__, [json.dumps(config)],

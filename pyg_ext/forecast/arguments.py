@@ -4,6 +4,8 @@ registries of :mod:`pyg_ext.forecast.datasets` and :mod:`pyg_ext.forecast.models
 tests."""
 import argparse
 
+from pyg_ext.malloc import SYSTEM_MALLOC_HELP
+
 HELP = 'train a traffic forecaster (default: built-in Los-loop) and compare with baselines'
 
 #: The model trained when ``--model`` is not given, and the default number of epochs. STGCN
@@ -100,6 +102,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help='no progress bars')
     run.add_argument('--no-plots', dest='plots', action='store_false',
                      help='write no PNG figures')
+    run.add_argument('--system-malloc', action='store_true', help=SYSTEM_MALLOC_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
