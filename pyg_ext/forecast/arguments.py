@@ -11,7 +11,7 @@ HELP = 'train a traffic forecaster (default: built-in Los-loop) and compare with
 #: The model trained when ``--model`` is not given, and the default number of epochs. STGCN
 #: is the fastest of the strong models (on built-in Los-loop it beats the GRU baseline and
 #: both historical averages in MAE and MAPE at 15, 30 and 60 minutes after 15 epochs; see
-#: the README), about 50 s per epoch on one core of a 2.5 GHz Xeon.
+#: the README), 30 to 50 s per epoch on one core of a 2-core Xeon.
 DEFAULT_MODEL = 'stgcn'
 DEFAULT_EPOCHS = 15
 
