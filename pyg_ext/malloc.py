@@ -5,7 +5,8 @@ glibc's ``malloc`` serves each allocation above its mmap threshold (at most 32 M
 systems) with a fresh ``mmap`` and returns it with ``munmap`` on free. A training step on the
 CPU allocates its large tensors (activations, gradients, dropout masks) anew at every step, so
 each is faulted in page by page every time: on this project's machine about 320,000 minor page
-faults per AGCRN train step at batch 64 and 256,000 per STGCN step. :func:`keep_freed_memory`
+faults per AGCRN train step at batch 64 and 360,000 per STGCN step
+(``benchmarks/speed/malloc.py``). :func:`keep_freed_memory`
 sets two of glibc's ``mallopt`` parameters (the ones the ``MALLOC_MMAP_MAX_`` and
 ``MALLOC_TRIM_THRESHOLD_`` environment variables set): no per-allocation mappings, and no
 trimming of the heap, so freed tensors are reused in place. The cost: the process keeps the

@@ -76,8 +76,6 @@ from _common import (
 )
 from torch import nn
 
-from pyg_ext.malloc import keep_freed_memory
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a source tree
 GRAPH = Path('/work/shared/data/traffic/metr_la_pems_bay_graph/adj_mx.pkl')
@@ -280,6 +278,7 @@ mm_flops._get_raw = addmm_flops._get_raw = sparse_mm_reduce_flops._get_raw = Tru
 def child(config):
     """One (builder, B) in a fresh process: peak memory of the first step, time, FLOPs."""
     if config.get('malloc') == 'keep':
+        from pyg_ext.malloc import keep_freed_memory
         keep_freed_memory()
     torch.set_num_threads(config['threads'])
     torch.manual_seed(0)
