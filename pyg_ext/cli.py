@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pyg_ext
 from pyg_ext.catalogue import format_catalogue
 from pyg_ext.forecast import arguments as forecast_arguments
-from pyg_ext.malloc import keep_freed_memory
+from pyg_ext.malloc import apply_malloc_option
 from pyg_ext.ogb import command as ogb_command
 from pyg_ext.ogb import merge_results as ogb_merge
 
@@ -59,8 +59,8 @@ def main(argv: Optional[List[str]] = None, process: bool = False) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if process and getattr(args, 'system_malloc', True) is False:
-        keep_freed_memory()
+    if process:
+        apply_malloc_option(args)
     return COMMANDS[args.command][2](args)
 
 

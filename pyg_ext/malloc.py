@@ -15,6 +15,7 @@ start unless given ``--system-malloc``; a library import never does.
 """
 import ctypes
 import platform
+from typing import Any
 
 #: glibc's mallopt parameter numbers (malloc.h).
 M_TRIM_THRESHOLD = -1
@@ -44,3 +45,12 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, NO_TRIM) == 1
+
+
+def apply_malloc_option(args: Any) -> bool:
+    r""":func:`keep_freed_memory` for parsed arguments that have the ``--system-malloc``
+    option and were not given it; arguments without the option (a command that trains
+    nothing) leave the allocator alone. Returns whether it was set."""
+    if getattr(args, 'system_malloc', True) is not False:
+        return False
+    return keep_freed_memory()

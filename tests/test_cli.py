@@ -40,9 +40,10 @@ def test_module_entry_point():
 
 
 def test_the_program_keeps_freed_memory_for_training_commands_only(monkeypatch):
+    import pyg_ext.malloc
     from pyg_ext import cli
     calls = []
-    monkeypatch.setattr(cli, 'keep_freed_memory', lambda: calls.append(1) or True)
+    monkeypatch.setattr(pyg_ext.malloc, 'keep_freed_memory', lambda: calls.append(1) or True)
     ran = []
     for name in ('forecast', 'ogb'):
         help_text, add_arguments, _ = cli.COMMANDS[name]

@@ -9,7 +9,7 @@ with OGB's link predictor (an MLP on h_i * h_j) and ogb's Evaluator.
 """
 import argparse
 
-from pyg_ext.malloc import keep_freed_memory
+from pyg_ext.malloc import apply_malloc_option
 from pyg_ext.ogb import link_property
 from pyg_ext.ogb.options import add_arguments
 
@@ -18,8 +18,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args()
-    if not args.system_malloc:
-        keep_freed_memory()
+    apply_malloc_option(args)
     results = link_property.run(args)
     print(f"{args.dataset} {args.model}: test {results['summary']['test_text']} "
           f"(valid {results['summary']['valid_text']}, {results['summary']['metric']})")

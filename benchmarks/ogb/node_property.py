@@ -13,7 +13,7 @@ processes with DistributedDataParallel, each sampling its own shard of the train
 """
 import argparse
 
-from pyg_ext.malloc import keep_freed_memory
+from pyg_ext.malloc import apply_malloc_option
 from pyg_ext.ogb import node_property
 from pyg_ext.ogb.options import add_arguments
 
@@ -22,8 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args()
-    if not args.system_malloc:
-        keep_freed_memory()
+    apply_malloc_option(args)
     results = node_property.run(args)
     if node_property.is_main_process():
         print(f"{args.dataset} {args.model}: test {results['summary']['test_text']} "

@@ -164,7 +164,6 @@ def test_recurrent_dropout_only_between_layers(sequence):
     assert not torch.allclose(two(sequence)[0], two.eval()(sequence)[0])
 
 
-
 def test_recurrent_scan_replaces_unroll_per_layer_with_dropout_between(sequence):
     calls = []
 
@@ -195,6 +194,7 @@ def test_recurrent_scan_replaces_unroll_per_layer_with_dropout_between(sequence)
     assert 0 < kept.float().mean() < 1
     assert_close(dropped[kept], 2 * first[kept], **TOL)
     assert str(rec) == 'Recurrent([GRUCell(5, 8), GRUCell(8, 8)], dropout=0.5, scan=scan)'
+
 
 def test_recurrent_errors(sequence):
     with pytest.raises(ValueError, match='build cell 1 with input_size=8'):

@@ -91,7 +91,6 @@ def test_equals_the_step_by_step_unroll(K):
         assert_close(got, want, **TOL)
 
 
-
 @pytest.mark.parametrize('reverse', [False, True])
 def test_unroll_wrapper_equals_recurrent_unroll_with_state(reverse):
     # the wrapper Recurrent takes as its scan: outputs, final state and gradients of
@@ -111,6 +110,7 @@ def test_unroll_wrapper_equals_recurrent_unroll_with_state(reverse):
     reference = Recurrent(list(stack.cells))
     filters = NodeFilters(emb)
     assert_close(stack(x, None, adj, filters)[0], reference(x, None, adj, filters)[0], **TOL)
+
 
 def test_gradcheck():
     cell, emb, adj, x = make(3)
