@@ -15,6 +15,7 @@ from pyg_ext.catalogue import format_catalogue
 from pyg_ext.forecast import arguments as forecast_arguments
 from pyg_ext.malloc import apply_malloc_option
 from pyg_ext.ogb import command as ogb_command
+from pyg_ext.ogb import curves_plot as ogb_plot
 from pyg_ext.ogb import merge_results as ogb_merge
 
 
@@ -35,6 +36,7 @@ COMMANDS: Dict[str, Tuple[str, Callable, Callable]] = {
                  forecast_arguments.run),
     'ogb': (ogb_command.HELP, ogb_command.add_arguments, ogb_command.run),
     'ogb-merge': (ogb_merge.HELP, ogb_merge.add_arguments, ogb_merge.run),
+    'ogb-plot': (ogb_plot.HELP, ogb_plot.add_arguments, ogb_plot.run),
 }
 
 

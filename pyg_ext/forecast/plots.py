@@ -7,20 +7,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from pyg_ext.utils.agg_figure import agg_figure
+
 PathLike = Union[str, Path]
-
-
-def _figure(rows: int, cols: int, width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width * cols, height * rows))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    # Fixed margins (in inches) rather than a layout engine, which costs a second per figure.
-    w, h = width * cols, height * rows
-    fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, bottom=0.6 / h, top=1 - 0.4 / h,
-                        hspace=0.45, wspace=0.3)
-    return fig, axes
 
 
 def plot_learning_curves(histories: Dict[str, Dict[str, List[float]]], path: PathLike,
@@ -36,7 +25,7 @@ def plot_learning_curves(histories: Dict[str, Dict[str, List[float]]], path: Pat
             trained with. (default: :obj:`None`, all :obj:`'mae'`)
     """
     from matplotlib.ticker import MaxNLocator
-    fig, axes = _figure(1, max(len(histories), 1), 5.0, 3.5)
+    fig, axes = agg_figure(1, max(len(histories), 1), 5.0, 3.5)
     for ax, (name, history) in zip(axes[0], histories.items()):
         epochs = np.arange(1, len(history['train_loss']) + 1)
         if (losses or {}).get(name, 'mae') == 'mse':
@@ -74,7 +63,7 @@ def plot_predictions(truth: Tuple[np.ndarray, np.ndarray],
         ylabel (str, optional): The y label. (default: :obj:`'value'`)
         xlabel (str, optional): The x label. (default: :obj:`'time'`)
     """
-    fig, axes = _figure(len(sensors), 1, 11.0, 2.4)
+    fig, axes = agg_figure(len(sensors), 1, 11.0, 2.4)
     times, values = truth
     for k, (ax, sensor) in enumerate(zip(axes[:, 0], sensors)):
         ax.plot(times, values[:, k], color='black', linewidth=1.2, label='true')

@@ -12,7 +12,7 @@ from torch_geometric.loader import DataLoader
 
 from pyg_ext.ogb.datasets import load_dataset, load_split, make_evaluator
 from pyg_ext.ogb.logger import Logger
-from pyg_ext.ogb.options import config_of, load_meta_dict, resolve
+from pyg_ext.ogb.options import load_meta_dict, resolve
 from pyg_ext.ogb.registry import GRAPH_MODELS, build_model
 from pyg_ext.ogb.runner import Runner
 
@@ -96,7 +96,5 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     resolve(args, DEFAULTS)
     task = GraphPropertyTask(args)
     logger = Logger(task.metric, higher_is_better=task.metric not in LOWER_IS_BETTER)
-    runner = Runner(args.out, config_of(args), logger, runs=args.runs, epochs=args.epochs,
-                    seed=args.seed, eval_steps=args.eval_steps, progress=args.progress,
-                    resume=args.resume)
+    runner = Runner.from_args(args, logger)
     return runner.fit(task)

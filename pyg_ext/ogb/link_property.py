@@ -15,7 +15,7 @@ from torch_geometric.utils import negative_sampling, to_torch_csr_tensor
 
 from pyg_ext.ogb.datasets import load_dataset, load_split, make_evaluator
 from pyg_ext.ogb.logger import Logger
-from pyg_ext.ogb.options import config_of, load_meta_dict, resolve
+from pyg_ext.ogb.options import load_meta_dict, resolve
 from pyg_ext.ogb.registry import LINK_MODELS, build_model
 from pyg_ext.ogb.runner import Runner
 
@@ -143,7 +143,5 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     resolve(args, DEFAULTS.get(args.dataset, DEFAULTS['ogbl-collab']))
     task = LinkPropertyTask(args)
     logger = Logger(task.metric, higher_is_better=True)
-    runner = Runner(args.out, config_of(args), logger, runs=args.runs, epochs=args.epochs,
-                    seed=args.seed, eval_steps=args.eval_steps, progress=args.progress,
-                    resume=args.resume)
+    runner = Runner.from_args(args, logger)
     return runner.fit(task)

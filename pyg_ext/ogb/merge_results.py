@@ -1,6 +1,7 @@
 r"""``pyg-ext ogb-merge``: merge the ``results.json`` files of benchmarks that ran the same
 settings with different seeds (e.g. one process per core, ``--seed 1 --runs 1`` and
 ``--seed 2 --runs 1``) into one file with the leaderboard's mean ± std over all their runs.
+A merged file can itself be merged with the results of further seeds.
 
     pyg-ext ogb-merge runs/seed0/results.json runs/seed1/results.json --out merged.json
 """
@@ -19,7 +20,8 @@ def merge_results(results: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     twice."""
     if not results:
         raise ValueError('no results given; pass the results.json of at least one benchmark')
-    configs = [{k: v for k, v in r['config'].items() if k != 'seed'} for r in results]
+    configs = [{k: v for k, v in r['config'].items() if k not in ('seed', 'seeds')}
+               for r in results]
     for i, config in enumerate(configs[1:], 1):
         if config != configs[0]:
             diff = sorted(k for k in set(config) | set(configs[0])

@@ -20,7 +20,7 @@ from torch_geometric.utils import to_torch_csr_tensor, to_undirected
 
 from pyg_ext.ogb.datasets import load_dataset, load_split, make_evaluator
 from pyg_ext.ogb.logger import Logger
-from pyg_ext.ogb.options import config_of, load_meta_dict, resolve
+from pyg_ext.ogb.options import load_meta_dict, resolve
 from pyg_ext.ogb.registry import NODE_MODELS, build_model
 from pyg_ext.ogb.runner import Runner
 from pyg_ext.ogb.torch_neighbor_sampler import TorchNeighborSampler
@@ -173,7 +173,5 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     task = NodePropertyTask(args, rank, world_size)
     logger = Logger(task.metric, higher_is_better=True)
-    runner = Runner(args.out, config_of(args), logger, runs=args.runs, epochs=args.epochs,
-                    seed=args.seed, eval_steps=args.eval_steps, progress=args.progress,
-                    resume=args.resume, is_main=rank == 0)
+    runner = Runner.from_args(args, logger, is_main=rank == 0)
     return runner.fit(task)

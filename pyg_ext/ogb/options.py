@@ -15,7 +15,7 @@ from pyg_ext.malloc import SYSTEM_MALLOC_HELP
 #: Options that do not change the results, left out of a run's config (and so of the check
 #: that a resumed benchmark has the same settings).
 RUNTIME_OPTIONS = ('root', 'meta_dict', 'runs', 'device', 'out', 'resume', 'progress',
-                   'num_workers', 'threads', 'system_malloc', 'command')
+                   'plots', 'num_workers', 'threads', 'system_malloc', 'command')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='start afresh instead of resuming from --out')
     parser.add_argument('--no-progress', dest='progress', action='store_false',
                         help='no progress bar')
+    parser.add_argument('--no-plots', dest='plots', action='store_false',
+                        help='do not draw curves.png (learning curves) beside results.json')
     parser.add_argument('--num-workers', type=int, default=0, help='data loader workers')
     parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
     parser.add_argument('--system-malloc', action='store_true', help=SYSTEM_MALLOC_HELP)

@@ -19,7 +19,9 @@ import torch
 from torch_geometric import seed_everything
 from tqdm import tqdm
 
+from pyg_ext.ogb.curves_plot import plot_results
 from pyg_ext.ogb.logger import Logger
+from pyg_ext.ogb.options import config_of
 
 
 def _rng_state() -> Dict[str, Any]:
@@ -49,7 +51,8 @@ def _atomic_write(path: str, write: Callable[[str], None]) -> None:
 class Runner:
     r"""Trains a task for ``runs`` x ``epochs``, seeding run ``r`` with ``seed + r``,
     evaluating every ``eval_steps`` epochs (and after the last), checkpointing every epoch,
-    and writing ``results.json`` after each run. Started again on the same ``out_dir`` with
+    and writing ``results.json`` and ``curves.png`` (:func:`~pyg_ext.ogb.curves_plot.plot_results`)
+    after each run. Started again on the same ``out_dir`` with
     the same ``config`` it skips finished runs and resumes the unfinished one from its last
     epoch, RNG states included, so the result equals that of an uninterrupted run.
 
@@ -63,6 +66,7 @@ class Runner:
         seed (int): run ``r`` is seeded with ``seed + r``. (default: ``0``)
         eval_steps (int): evaluate every that many epochs. (default: ``1``)
         progress (bool): show a tqdm progress bar. (default: :obj:`True`)
+        plots (bool): draw ``curves.png`` beside ``results.json``. (default: :obj:`True`)
         resume (bool): resume from ``out_dir``; :obj:`False` starts afresh.
             (default: :obj:`True`)
         is_main (bool): whether this process writes files and prints (rank 0 under
@@ -70,19 +74,28 @@ class Runner:
     """
     def __init__(self, out_dir: str, config: Dict[str, Any], logger: Logger, runs: int = 10,
                  epochs: int = 100, seed: int = 0, eval_steps: int = 1, progress: bool = True,
-                 resume: bool = True, is_main: bool = True):
+                 resume: bool = True, is_main: bool = True, plots: bool = True):
         if runs < 1 or epochs < 1 or eval_steps < 1:
             raise ValueError(f'runs, epochs and eval_steps must be >= 1; got runs={runs}, '
                              f'epochs={epochs}, eval_steps={eval_steps}')
         self.out_dir, self.config, self.logger = out_dir, dict(config), logger
         self.runs, self.epochs, self.seed, self.eval_steps = runs, epochs, seed, eval_steps
         self.progress, self.resume, self.is_main = progress, resume, is_main
+        self.plots = plots
         self.results_path = osp.join(out_dir, 'results.json')
+        self.curves_path = osp.join(out_dir, 'curves.png')
         self.checkpoint_dir = osp.join(out_dir, 'checkpoints')
         if is_main:
             os.makedirs(self.checkpoint_dir, exist_ok=True)
         if resume and osp.exists(self.results_path):
             self._load_results()
+
+    @classmethod
+    def from_args(cls, args: Any, logger: Logger, is_main: bool = True) -> 'Runner':
+        r"""The runner of a script's parsed options (:mod:`pyg_ext.ogb.options`)."""
+        return cls(args.out, config_of(args), logger, runs=args.runs, epochs=args.epochs,
+                   seed=args.seed, eval_steps=args.eval_steps, progress=args.progress,
+                   resume=args.resume, is_main=is_main, plots=getattr(args, 'plots', True))
 
     def checkpoint_path(self, run: int) -> str:
         return osp.join(self.checkpoint_dir, f'run{run:02d}.pt')
@@ -109,6 +122,11 @@ class Runner:
             with open(path, 'w') as f:
                 json.dump(self.results(), f, indent=1)
         _atomic_write(self.results_path, write)
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        if self.plots and self.logger.curves:
+            _atomic_write(self.curves_path, lambda path: plot_results(self.results(), path))
 
     def _save_checkpoint(self, run: int, epoch: int, objects: Dict[str, Any]) -> None:
         state = {'run': run, 'epoch': epoch, 'rng': _rng_state(),
@@ -129,9 +147,11 @@ class Runner:
 
     def fit(self, task: Any) -> Dict[str, Any]:
         r"""Run every unfinished run of ``task``; returns :meth:`results`."""
+        trained = False
         for run in range(self.runs):
             if run in self.logger.finished:
                 continue
+            trained = True
             seed_everything(self.seed + run)
             self.logger.curves.pop(run, None)
             objects = task.reset(run)
@@ -154,5 +174,7 @@ class Runner:
                 self._save_results()
                 tqdm.write(self.logger.format(run))
         if self.is_main:
+            if not trained:  # every run had finished before: draw what a past call wrote
+                self._draw_curves()
             tqdm.write(self.logger.format())
         return self.results()

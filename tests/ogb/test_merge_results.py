@@ -50,3 +50,14 @@ def test_refuses_other_settings_and_repeated_seeds(link_fixture, tmp_path):
         merge_results([a, a])
     with pytest.raises(ValueError, match='at least one'):
         merge_results([])
+
+
+def test_a_merged_file_merges_with_further_seeds(link_fixture, tmp_path):
+    parts = [_run(link_fixture, tmp_path / f'seed{s}', '--runs', '1', '--seed', str(s))
+             for s in (0, 1, 2)]
+    first_two = json.loads(json.dumps(merge_results(parts[:2])))  # as read back from disk
+    again = merge_results([first_two, parts[2]])
+    assert again == merge_results(parts)
+    assert again['config']['seeds'] == [0, 1, 2]
+    with pytest.raises(ValueError, match='seed 1 appears twice'):
+        merge_results([first_two, parts[1]])

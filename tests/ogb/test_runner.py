@@ -3,6 +3,7 @@ import json
 
 import pytest
 import torch
+from matplotlib.image import imread
 
 from pyg_ext.ogb import graph_property, link_property, node_property
 from pyg_ext.ogb.logger import Logger
@@ -119,3 +120,26 @@ def test_runner_eval_steps_and_selection(tmp_path):
 def test_runner_checks_arguments(tmp_path):
     with pytest.raises(ValueError, match='must be >= 1'):
         Runner(str(tmp_path), {}, Logger('acc'), runs=0)
+
+
+def test_runner_draws_the_curves_unless_told_not_to(tmp_path):
+    results = Runner(str(tmp_path / 'a'), {'toy': 1}, Logger('mse', higher_is_better=False),
+                     runs=2, epochs=2, progress=False).fit(_Toy())
+    image = imread(tmp_path / 'a' / 'curves.png')  # validation, test and loss panels
+    assert image.shape == (360, 1500, 4)
+    assert not (tmp_path / 'a' / 'curves.png.tmp').exists()
+    Runner(str(tmp_path / 'b'), {'toy': 1}, Logger('mse', higher_is_better=False), runs=2,
+           epochs=2, progress=False, plots=False).fit(_Toy())
+    assert (tmp_path / 'b' / 'results.json').exists()
+    assert not (tmp_path / 'b' / 'curves.png').exists()
+    assert results['config'] == {'toy': 1}
+
+
+def test_no_plots_option_is_a_runtime_option(graph_fixture, tmp_path):
+    common = ['--runs', '1', '--epochs', '1', '--hidden', '8', '--num-layers', '2']
+    graph_property.run(_args('ogbg-molhiv', graph_fixture, tmp_path, *common, '--no-plots'))
+    assert not (tmp_path / 'curves.png').exists()
+    # the same benchmark with plots on: nothing left to train, the curves are drawn
+    results = graph_property.run(_args('ogbg-molhiv', graph_fixture, tmp_path, *common))
+    assert 'plots' not in results['config'] and results['summary']['runs'] == 1
+    assert imread(tmp_path / 'curves.png').shape == (360, 1500, 4)
