@@ -58,8 +58,10 @@ def draw_results(results: Dict[str, Any], reference: Optional[Tuple[float, float
     summary = logger.summary()
     if summary['runs']:
         mean, std = summary['test']['mean'], summary['test']['std']
+        text = (f"{summary['test_text']} ({summary['runs']} runs)" if std is not None
+                else f'{mean:.4f} (1 run)')
         ax_test.axhline(mean, color='black', linestyle='--', linewidth=1.2,
-                        label=f"selected: {summary['test_text']} ({summary['runs']} runs)")
+                        label=f'selected: {text}')
         if std is not None:
             ax_test.axhspan(mean - std, mean + std, color='black', alpha=0.08)
     if reference is not None:

@@ -97,3 +97,12 @@ def test_ogb_plot_command(tmp_path, capsys):
     assert main(['ogb-plot', str(path), '--out', str(out), '--reference', '0.37', '0.05']) == 0
     assert f'drawn to {out}' in capsys.readouterr().out
     assert imread(out).shape[1] == 1500
+
+
+def test_one_finished_run_has_no_std_band():
+    results = _results()
+    results['logger']['finished'] = [1]
+    test = draw_results(results).axes[1]
+    assert [line.get_label() for line in test.lines if not line.get_label().startswith('_')] \
+        == ['selected: 0.3000 (1 run)']
+    assert not test.patches
