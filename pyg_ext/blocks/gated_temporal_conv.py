@@ -3,6 +3,8 @@ r"""A gated temporal convolution (GLU or WaveNet gate), computed by one fused co
 Legend: B - batch, T - input time steps, T' - output time steps, N - nodes (or any extra
 dimensions), F - input features, H - output features, K - kernel size.
 """
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -28,7 +30,9 @@ class GatedTemporalConv(Module):
 
     where :math:`\ast` is one :class:`~pyg_ext.blocks.temporal_conv.TemporalConv` with
     :math:`2H` output channels, split into its first (:math:`\mathbf{P}`) and second
-    (:math:`\mathbf{Q}`) halves.
+    (:math:`\mathbf{Q}`) halves. Given a ``shortcut`` :math:`\mathbf{S}` in the forward
+    call, the GLU passes it through the gate, :math:`(\mathbf{P} + \mathbf{S}) \odot
+    \sigma(\mathbf{Q})`, as STGCN's code adds its residual.
 
     Args:
         in_channels (int): Input features :math:`F`.
@@ -65,12 +69,29 @@ class GatedTemporalConv(Module):
         r"""Resets all learnable parameters."""
         self.conv.reset_parameters()
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, shortcut: Optional[Tensor] = None) -> Tensor:
+        r"""
+        Args:
+            x (torch.Tensor): The input :math:`(B, T, (N,) F)`.
+            shortcut (torch.Tensor, optional): :math:`\mathbf{S}` of the output's shape
+                :math:`(B, T', (N,) H)`, added to :math:`\mathbf{P}` inside the gate
+                (``gate='glu'`` only). (default: :obj:`None`)
+        """
         out = self.conv(x)  # [B, T', (N,) 2H]
-        if self.gate == 'glu':
+        if shortcut is None and self.gate == 'glu':
             return F.glu(out, dim=-1)  # [B, T', (N,) H]
         p, q = out.chunk(2, dim=-1)  # 2 x [B, T', (N,) H]
-        return torch.tanh(p) * torch.sigmoid(q)
+        if shortcut is None:
+            return torch.tanh(p) * torch.sigmoid(q)
+        if self.gate != 'glu':
+            raise ValueError(f"a shortcut inside the gate is defined for gate='glu', "
+                             f"(P + S) * sigmoid(Q); this layer has gate={self.gate!r}: add "
+                             f"the shortcut to its output instead")
+        if shortcut.shape != p.shape:
+            raise ValueError(f"'shortcut' has shape {list(shortcut.shape)}, but the gate's "
+                             f"output has {list(p.shape)}; crop it to the last {p.size(1)} "
+                             f"steps and map it to {p.size(-1)} features")
+        return (p + shortcut) * torch.sigmoid(q)  # [B, T', (N,) H]
 
     def __repr__(self) -> str:
         conv = self.conv

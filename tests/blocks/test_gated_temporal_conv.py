@@ -99,3 +99,18 @@ def test_compile_no_graph_breaks(sequence, spatiotemporal, graph_breaks):
     layer = GatedTemporalConv(5, 4, 2, gate='tanh', padding='valid')
     count, why = graph_breaks(layer, sequence)
     assert count == 0, why
+
+
+def test_glu_shortcut_inside_the_gate(spatiotemporal):
+    layer = GatedTemporalConv(3, 4, 2, padding='valid').double()
+    x = spatiotemporal.double()  # [B=2, T=6, N=7, F=3]
+    p, q = (t.view(2, 7, 5, 4).transpose(1, 2) for t in split_reference(
+        layer, x.transpose(1, 2).reshape(14, 6, 3)))  # per node: [B, T'=5, N, H]
+    s = torch.randn(2, 5, 7, 4, dtype=torch.double)
+    assert torch.allclose(layer(x, s), (p + s) * torch.sigmoid(q))  # STGCN's code
+    assert torch.allclose(layer(x, torch.zeros_like(s)), layer(x))
+    with pytest.raises(ValueError, match='crop it to the last 5 steps'):
+        layer(x, s[:, 1:])
+    tanh = GatedTemporalConv(3, 4, 2, gate='tanh', padding='valid')
+    with pytest.raises(ValueError, match="defined for gate='glu'"):
+        tanh(spatiotemporal, s.float())

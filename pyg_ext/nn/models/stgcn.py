@@ -44,9 +44,12 @@ class STGCN(nn.Module):
     node-specific parameters (see :class:`~pyg_ext.nn.temporal.STConvBlock` for the layer
     norm), so it is node-permutation equivariant and :obj:`num_nodes` is unused.
 
-    Two options follow the authors' code where it differs from the paper's equations (both off
-    by default): :obj:`graph_residual` (a shortcut around each block's graph conv, see
-    :class:`~pyg_ext.nn.temporal.STConvBlock`) and :obj:`node_affine`: layer-norm scales
+    Three options follow the authors' code where it differs from the paper's equations (all
+    off by default): :obj:`gated_shortcut` (every temporal conv's shortcut inside its gate,
+    :math:`(\mathbf{P} + \mathbf{S}) \odot \sigma(\mathbf{Q})`, the output layer's
+    included, whose shortcut is the last step), :obj:`graph_residual` (a shortcut around
+    each block's graph conv; both see :class:`~pyg_ext.nn.temporal.STConvBlock`) and
+    :obj:`node_affine`: layer-norm scales
     and shifts per node and channel in the blocks, the output layer norm over nodes and
     channels jointly with a per-(node, channel) affine, and one readout bias per node. With
     :obj:`node_affine` the model is tied to :obj:`num_nodes` nodes in a fixed order.
@@ -72,6 +75,8 @@ class STGCN(nn.Module):
             (default: :obj:`False`)
         node_affine (bool, optional): The authors' per-node layer-norm affines and readout
             bias; needs :obj:`num_nodes`. (default: :obj:`False`)
+        gated_shortcut (bool, optional): The authors' temporal-conv shortcuts inside the
+            gates. (default: :obj:`False`)
 
     Shapes:
         - **input:** ``x`` :math:`(B, T_{in}, N, F_{in})`, ``edge_index`` :math:`(2, E)`,
@@ -85,7 +90,7 @@ class STGCN(nn.Module):
                  spatial_channels: Optional[int] = None, num_blocks: int = 2,
                  kernel_size: int = 3, K: int = 3, normalization: Optional[str] = 'sym',
                  dropout: float = 0.0, graph_residual: bool = False,
-                 node_affine: bool = False):
+                 node_affine: bool = False, gated_shortcut: bool = False):
         super().__init__()
         if horizon < 1 or num_blocks < 1:
             raise ValueError(f"horizon ({horizon}) and num_blocks ({num_blocks}) must be at "
@@ -103,6 +108,7 @@ class STGCN(nn.Module):
         self.kernel_size = kernel_size
         self.normalization = normalization
         self.graph_residual, self.node_affine = graph_residual, node_affine
+        self.gated_shortcut = gated_shortcut
         self.num_nodes = num_nodes if node_affine else None
         self.min_steps = 2 * num_blocks * (kernel_size - 1) + 1
         if input_steps < self.min_steps:
@@ -114,7 +120,8 @@ class STGCN(nn.Module):
         self.blocks = nn.ModuleList([
             STConvBlock(in_channels if i == 0 else H, S, H, kernel_size, dropout=dropout,
                         conv=ChebConv(H, S, K, normalization=normalization, normalize=False),
-                        graph_residual=graph_residual, num_nodes=self.num_nodes)
+                        graph_residual=graph_residual, num_nodes=self.num_nodes,
+                        gated_shortcut=gated_shortcut)
             for i in range(num_blocks)
         ])
         self.output_kernel = input_steps - self.min_steps + 1  # K_o
@@ -158,7 +165,7 @@ class STGCN(nn.Module):
         h = x
         for block in self.blocks:
             h = block(h, lap_t)  # [B, T_l, N, H]
-        h = self.out_temporal(h)  # [B, 1, N, H]
+        h = self.out_temporal(h, h[:, -1:] if self.gated_shortcut else None)  # [B, 1, N, H]
         h = torch.sigmoid(self.out_gate(self.out_norm(h)))  # [B, 1, N, H]
         out = self.readout(h)  # [B, 1, N, T_out F_out]
         if self.node_bias is not None:
@@ -170,6 +177,7 @@ class STGCN(nn.Module):
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
                 f'hidden_channels={self.hidden_channels}, horizon={self.horizon}, '
                 f'num_blocks={self.num_blocks}'
+                f"{', gated_shortcut=True' if self.gated_shortcut else ''}"
                 f"{', graph_residual=True' if self.graph_residual else ''}"
                 f"{f', node_affine=True, num_nodes={self.num_nodes}' if self.node_affine else ''})")
 

@@ -48,8 +48,13 @@ class STConvBlock(nn.Module):
     paper's is per node and channel; per channel keeps the block free of node-specific
     parameters, so it is node-permutation equivariant and works on any graph).
 
-    Two options follow the authors' code where it differs from the paper's equations:
-    :obj:`graph_residual` adds a shortcut around the graph conv,
+    Three options follow the authors' code where it differs from the paper's equations:
+    :obj:`gated_shortcut` moves each temporal conv's shortcut inside its gate,
+    :math:`\mathbf{Z} = \big(\mathbf{P} + \mathrm{align}(\mathrm{crop}(\mathbf{X}))\big)
+    \odot \sigma(\mathbf{Q})`, where :math:`\mathrm{align}` pads the channels with zeros
+    when the conv widens them and is a bias-free :math:`1 \times 1` conv when it narrows
+    them (the authors' ``Align``); :obj:`graph_residual` adds a shortcut around the graph
+    conv,
     :math:`\mathbf{U} = \mathrm{ReLU}(\Theta \ast_{\mathcal{G}} \mathbf{Z} +
     \mathbf{P}_s \mathbf{Z})` (:math:`\mathbf{P}_s` the identity when :math:`S = H`, else a
     bias-free :math:`1 \times 1` conv), and :obj:`num_nodes` makes the layer norm's scale and
@@ -76,6 +81,9 @@ class STConvBlock(nn.Module):
         num_nodes (int, optional): With a number of nodes, the layer norm's scale and shift
             are per node and channel (the authors' code); with :obj:`None`, per channel.
             (default: :obj:`None`)
+        gated_shortcut (bool, optional): The temporal convs' shortcut inside the gate,
+            aligned by zero-padding or a :math:`1 \times 1` conv, as the authors' code has
+            it. (default: :obj:`False`)
 
     Shapes:
         - **input:** node features :math:`(B, T, N, F)`, edge indices :math:`(2, E)` (or
@@ -85,7 +93,8 @@ class STConvBlock(nn.Module):
     def __init__(self, in_channels: int, spatial_channels: int, out_channels: int,
                  kernel_size: int = 3, K: int = 3, normalization: Optional[str] = 'sym',
                  dropout: float = 0.0, conv: Optional[nn.Module] = None,
-                 graph_residual: bool = False, num_nodes: Optional[int] = None):
+                 graph_residual: bool = False, num_nodes: Optional[int] = None,
+                 gated_shortcut: bool = False):
         super().__init__()
         self.in_channels = in_channels
         self.spatial_channels = spatial_channels
@@ -94,27 +103,35 @@ class STConvBlock(nn.Module):
         self.dropout = dropout
         self.graph_residual = graph_residual
         self.num_nodes = num_nodes
-        self.temporal1 = ResidualTemporalStack([GatedTemporalConv(
-            in_channels, out_channels, kernel_size, gate='glu', padding='valid')])
+        self.gated_shortcut = gated_shortcut
+        self.temporal1 = self._temporal_conv(in_channels, out_channels)
         self.conv = conv if conv is not None else ChebConv(
             out_channels, spatial_channels, K, normalization=normalization)
         self.graph_shortcut = (PointwiseConv(out_channels, spatial_channels, bias=False)
                                if graph_residual and spatial_channels != out_channels
                                else None)
-        self.temporal2 = ResidualTemporalStack([GatedTemporalConv(
-            spatial_channels, out_channels, kernel_size, gate='glu', padding='valid')])
+        self.temporal2 = self._temporal_conv(spatial_channels, out_channels)
+        # The authors' Align: a 1x1 conv where a gated-shortcut conv narrows the channels.
+        self.align1, self.align2 = (
+            PointwiseConv(c, out_channels, bias=False)
+            if gated_shortcut and c > out_channels else None
+            for c in (in_channels, spatial_channels))
         norm_shape = (out_channels, ) if num_nodes is None else (num_nodes, out_channels)
         self.norm_weight = nn.Parameter(torch.empty(norm_shape))
         self.norm_bias = nn.Parameter(torch.empty(norm_shape))
         self.reset_parameters()
 
+    def _temporal_conv(self, in_channels: int, out_channels: int) -> nn.Module:
+        conv = GatedTemporalConv(in_channels, out_channels, self.kernel_size, gate='glu',
+                                 padding='valid')
+        return conv if self.gated_shortcut else ResidualTemporalStack([conv])
+
     def reset_parameters(self):
         r"""Resets both temporal convs, the graph conv and the layer norm."""
-        self.temporal1.reset_parameters()
-        self.conv.reset_parameters()
-        if self.graph_shortcut is not None:
-            self.graph_shortcut.reset_parameters()
-        self.temporal2.reset_parameters()
+        for module in (self.temporal1, self.conv, self.graph_shortcut, self.temporal2,
+                       self.align1, self.align2):
+            if module is not None:
+                module.reset_parameters()
         nn.init.ones_(self.norm_weight)
         nn.init.zeros_(self.norm_bias)
 
@@ -135,18 +152,29 @@ class STConvBlock(nn.Module):
         if self.num_nodes is not None and x.size(2) != self.num_nodes:
             raise ValueError(f"'x' has {x.size(2)} nodes, but the block was built with "
                              f"num_nodes={self.num_nodes} (its layer norm is per node)")
-        z = self.temporal1(x)  # [B, T - K_t + 1, N, H]
+        z = self._temporal(self.temporal1, self.align1, x)  # [B, T - K_t + 1, N, H]
         h = self.conv(z, edge_index, edge_weight)  # [B, T - K_t + 1, N, S]
         if self.graph_residual:
             h = h + (z if self.graph_shortcut is None else self.graph_shortcut(z))
         h = F.relu(h)
-        h = self.temporal2(h)  # [B, T', N, H]
+        h = self._temporal(self.temporal2, self.align2, h)  # [B, T', N, H]
         h = F.layer_norm(h, h.shape[-2:])  # over (N, H)
         h = torch.addcmul(self.norm_bias, h, self.norm_weight)  # [B, T', N, H]
         return F.dropout(h, p=self.dropout, training=self.training)
 
+    def _temporal(self, layer: nn.Module, align: Optional[nn.Module], x: Tensor) -> Tensor:
+        if not self.gated_shortcut:
+            return layer(x)  # the residual stack: crop(P x) + GLU(x)
+        short = x[:, self.kernel_size - 1:]  # [B, T - K_t + 1, N, C]: the last steps
+        if align is not None:
+            short = align(short)  # [B, T - K_t + 1, N, H]
+        elif short.size(-1) < self.out_channels:
+            short = F.pad(short, (0, self.out_channels - short.size(-1)))  # zero channels
+        return layer(x, short)  # (P + S) * sigmoid(Q)
+
     def __repr__(self) -> str:
-        extra = ', graph_residual=True' if self.graph_residual else ''
+        extra = ', gated_shortcut=True' if self.gated_shortcut else ''
+        extra += ', graph_residual=True' if self.graph_residual else ''
         extra += '' if self.num_nodes is None else f', num_nodes={self.num_nodes}'
         return (f'{self.__class__.__name__}({self.in_channels}, {self.spatial_channels}, '
                 f'{self.out_channels}, kernel_size={self.kernel_size}{extra})')

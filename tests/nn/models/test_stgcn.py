@@ -113,3 +113,28 @@ def test_authors_options_reference_gradients_and_errors(directed_graph, reloaded
     assert torch.allclose(reloaded(model)(x, edge_index, edge_weight), out)
     with pytest.raises(ValueError, match='node_affine=True learns parameters per node'):
         build(node_affine=True)
+
+
+def test_authors_gated_shortcut_reaches_every_temporal_conv(directed_graph):
+    edge_index, edge_weight, N = directed_graph
+    model = build(gated_shortcut=True).double()
+    assert all(block.gated_shortcut for block in model.blocks)
+    x = torch.randn(2, 10, N, 2, dtype=torch.double)
+    out = model(x, edge_index, edge_weight)
+    lap_index, lap_weight = ChebConv.scaled_laplacian(edge_index, edge_weight, N, 'sym',
+                                                      dtype=x.dtype)
+    h = x
+    for block in model.blocks:  # each block is checked against its reference elsewhere
+        h = block(h, to_torch_csr_tensor(lap_index.flip(0), lap_weight.double(), (N, N)))
+    # the output layer's GLU carries its input's last step through the gate
+    p, q = model.out_temporal.conv(h).chunk(2, dim=-1)  # [B, 1, N, H] each
+    h = model.out_norm((p + h[:, -1:]) * torch.sigmoid(q))
+    h = torch.sigmoid(h @ model.out_gate.weight.t() + model.out_gate.bias)
+    h = h @ model.readout.weight.t() + model.readout.bias
+    expected = h[:, 0].view(2, N, 4, 3).transpose(1, 2)
+    assert torch.allclose(out, expected, atol=1e-8)
+    assert str(model) == ('STGCN(2, 3, hidden_channels=8, horizon=4, num_blocks=2, '
+                          'gated_shortcut=True)')
+    out.square().mean().backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name

@@ -117,3 +117,49 @@ def test_authors_graph_residual_and_node_affine_match_reference(directed_graph, 
                          f'num_nodes={N})'
     with pytest.raises(ValueError, match=f'built with num_nodes={N}'):
         block(x[:, :, :-1], edge_index[:, (edge_index < N - 1).all(0)])
+
+
+def gated_shortcut_reference(gated, align, x, width):
+    """The authors' temporal conv: (P + align(crop(X))) * sigmoid(Q), with torch.nn.Conv1d;
+    align zero-pads narrower inputs and applies the 1x1 conv to wider ones."""
+    conv = gated.conv
+    ref = torch.nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size).double()
+    with torch.no_grad():
+        ref.weight.copy_(conv.weight)
+        ref.bias.copy_(conv.bias)
+    B, T, N, C = x.shape
+    out = ref(x.permute(0, 2, 3, 1).reshape(B * N, C, T))  # [B N, 2H, T']
+    out = out.view(B, N, -1, out.size(-1)).permute(0, 3, 1, 2)  # [B, T', N, 2H]
+    p, q = out.chunk(2, dim=-1)
+    short = x[:, T - out.size(1):]
+    if C > width:
+        short = short @ align.weight.t()
+    elif C < width:
+        short = torch.cat([short, short.new_zeros(*short.shape[:-1], width - C)], dim=-1)
+    return (p + short) * torch.sigmoid(q)
+
+
+@pytest.mark.parametrize('spatial', [4, 6, 8])  # second conv: zero-pad / identity / 1x1 conv
+def test_authors_gated_shortcut_matches_reference(directed_graph, spatial, reloaded):
+    edge_index, edge_weight, N = directed_graph
+    block = STConvBlock(3, spatial, 6, kernel_size=3, K=2, gated_shortcut=True).double()
+    assert block.align1 is None and (block.align2 is not None) == (spatial > 6)
+    x = torch.randn(2, 8, N, 3, dtype=torch.double)
+    out = block(x, edge_index, edge_weight)
+
+    cheb = PyGChebConv(6, spatial, K=2).double()
+    cheb.load_state_dict(block.conv.state_dict())
+    z = gated_shortcut_reference(block.temporal1, None, x, 6)  # [B, 6, N, 6], zero-padded
+    g = torch.stack([torch.stack([F.relu(cheb(z[b, t], edge_index, edge_weight))
+                                  for t in range(z.size(1))]) for b in range(2)])
+    h = gated_shortcut_reference(block.temporal2, block.align2, g, 6)  # [B, 4, N, 6]
+    mean = h.mean(dim=(-2, -1), keepdim=True)
+    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
+    expected = (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+    assert torch.allclose(out, expected, atol=1e-8)
+
+    out.square().sum().backward()
+    for name, param in block.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert str(block) == f'STConvBlock(3, {spatial}, 6, kernel_size=3, gated_shortcut=True)'
+    assert torch.allclose(reloaded(block)(x, edge_index, edge_weight), out)
