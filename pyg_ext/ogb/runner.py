@@ -51,10 +51,11 @@ def _atomic_write(path: str, write: Callable[[str], None]) -> None:
 class Runner:
     r"""Trains a task for ``runs`` x ``epochs``, seeding run ``r`` with ``seed + r``,
     evaluating every ``eval_steps`` epochs (and after the last), checkpointing every epoch,
-    and writing ``results.json`` and ``curves.png`` (:func:`~pyg_ext.ogb.curves_plot.plot_results`)
-    after each run. Started again on the same ``out_dir`` with
-    the same ``config`` it skips finished runs and resumes the unfinished one from its last
-    epoch, RNG states included, so the result equals that of an uninterrupted run.
+    and writing ``results.json`` and ``curves.png``
+    (:func:`~pyg_ext.ogb.curves_plot.plot_results`) after each run. Started again on the
+    same ``out_dir`` with the same ``config`` it skips finished runs and resumes the
+    unfinished one from its last epoch, RNG states included, so the result equals that of an
+    uninterrupted run.
 
     Args:
         out_dir (str): where ``results.json`` and ``checkpoints/run{r}.pt`` go.
