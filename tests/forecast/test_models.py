@@ -69,7 +69,7 @@ def test_model_args_reach_the_constructor_and_bad_ones_are_named():
     assert model.graph_residual and model.node_bias.shape == (7, 3)  # num_nodes from the data
     assert len(model.blocks[0].conv.lins) == 2  # K = 2 Chebyshev polynomials
     with pytest.raises(ValueError, match=r"STGCN \(stgcn\) takes no argument 'nope'; its own "
-                                         r"arguments: K, dropout, graph_residual"):
+                                         r"arguments: K, dropout, gated_shortcut, graph_residual"):
         build_model('stgcn', 2, 1, 8, 3, 7, 12, model_args={'nope': 1})
     with pytest.raises(ValueError, match="takes no argument 'horizon' here"):
         build_model('stgcn', 2, 1, 8, 3, 7, 12, model_args={'horizon': 6})
