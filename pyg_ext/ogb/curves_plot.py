@@ -86,7 +86,7 @@ def draw_results(results: Dict[str, Any], reference: Optional[Tuple[float, float
     title = ' '.join(str(config[k]) for k in ('dataset', 'model') if k in config)
     if title:
         fig.suptitle(title)
-        fig.subplots_adjust(top=1 - 0.75 / 3.6)  # room for the title above the panels'
+        fig.subplots_adjust(top=1 - 0.75 / 3.6)  # room for it above the panel titles
     return fig
 
 

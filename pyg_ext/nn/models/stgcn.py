@@ -49,10 +49,10 @@ class STGCN(nn.Module):
     :math:`(\mathbf{P} + \mathbf{S}) \odot \sigma(\mathbf{Q})`, the output layer's
     included, whose shortcut is the last step), :obj:`graph_residual` (a shortcut around
     each block's graph conv; both see :class:`~pyg_ext.nn.temporal.STConvBlock`) and
-    :obj:`node_affine`: layer-norm scales
-    and shifts per node and channel in the blocks, the output layer norm over nodes and
-    channels jointly with a per-(node, channel) affine, and one readout bias per node. With
-    :obj:`node_affine` the model is tied to :obj:`num_nodes` nodes in a fixed order.
+    :obj:`node_affine`: layer-norm scales and shifts per node and channel in the blocks, the
+    output layer norm over nodes and channels jointly with a per-(node, channel) affine, and
+    one readout bias per node. With :obj:`node_affine` the model is tied to
+    :obj:`num_nodes` nodes in a fixed order.
 
     Args:
         in_channels (int): Input features :math:`F_{in}`.
