@@ -54,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument('--model-args', nargs='+', default=[], metavar='KEY=VALUE',
                        help="further constructor arguments of the --model models (not of "
                        "the added baseline), values as Python literals, e.g. K=3 or STGCN's "
-                       "graph_residual=True node_affine=True")
+                       "authors' options graph_residual=True node_affine=True "
+                       "gated_shortcut=True")
     model.add_argument('--horizon', type=int, default=12,
                        help='steps to forecast (default: 12)')
     model.add_argument('--input-steps', type=int, default=12,
