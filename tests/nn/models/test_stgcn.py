@@ -7,6 +7,17 @@ from pyg_ext.nn.models.stgcn import STGCN
 from pyg_ext.nn.temporal.st_conv_block import STConvBlock
 
 
+def blocks_reference(model, x, edge_index, edge_weight, N):
+    """The ST-Conv blocks applied one by one to the scaled Laplacian (each block is checked
+    against its own reference in the block's tests)."""
+    lap_index, lap_weight = ChebConv.scaled_laplacian(edge_index, edge_weight, N, 'sym',
+                                                      dtype=x.dtype)
+    h = x
+    for block in model.blocks:
+        h = block(h, to_torch_csr_tensor(lap_index.flip(0), lap_weight.double(), (N, N)))
+    return h
+
+
 def build(**kwargs):
     args = dict(in_channels=2, out_channels=3, hidden_channels=8, horizon=4, num_nodes=None,
                 input_steps=10, spatial_channels=4, num_blocks=2, kernel_size=3, K=3)
@@ -90,11 +101,7 @@ def test_authors_options_reference_gradients_and_errors(directed_graph, reloaded
     assert all(b.graph_residual and b.num_nodes == N for b in model.blocks)
     x = torch.randn(2, 10, N, 2, dtype=torch.double)
     out = model(x, edge_index, edge_weight)
-    lap_index, lap_weight = ChebConv.scaled_laplacian(edge_index, edge_weight, N, 'sym',
-                                                      dtype=x.dtype)
-    h = x
-    for block in model.blocks:  # each block is checked against its reference elsewhere
-        h = block(h, to_torch_csr_tensor(lap_index.flip(0), lap_weight.double(), (N, N)))
+    h = blocks_reference(model, x, edge_index, edge_weight, N)
     h = model.out_temporal(h)
     # The authors' output layer norm: over nodes and channels, a per-(node, channel) affine.
     mean = h.mean(dim=(-2, -1), keepdim=True)
@@ -121,11 +128,7 @@ def test_authors_gated_shortcut_reaches_every_temporal_conv(directed_graph):
     assert all(block.gated_shortcut for block in model.blocks)
     x = torch.randn(2, 10, N, 2, dtype=torch.double)
     out = model(x, edge_index, edge_weight)
-    lap_index, lap_weight = ChebConv.scaled_laplacian(edge_index, edge_weight, N, 'sym',
-                                                      dtype=x.dtype)
-    h = x
-    for block in model.blocks:  # each block is checked against its reference elsewhere
-        h = block(h, to_torch_csr_tensor(lap_index.flip(0), lap_weight.double(), (N, N)))
+    h = blocks_reference(model, x, edge_index, edge_weight, N)
     # the output layer's GLU carries its input's last step through the gate
     p, q = model.out_temporal.conv(h).chunk(2, dim=-1)  # [B, 1, N, H] each
     h = model.out_norm((p + h[:, -1:]) * torch.sigmoid(q))

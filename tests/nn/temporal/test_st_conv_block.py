@@ -7,9 +7,9 @@ from torch_geometric.nn import GCNConv
 from pyg_ext.nn.temporal.st_conv_block import STConvBlock
 
 
-def glu_reference(stack, x):
-    """A residual GLU conv computed with torch.nn.Conv1d per node: crop(P x) + P*sigmoid(Q)."""
-    gated, proj = stack.layers[0], stack.projections[0]
+def conv1d_halves(gated, x):
+    """P and Q of a gated conv, computed with torch.nn.Conv1d per node, and the input's last
+    T' steps (the shortcut's crop)."""
     conv = gated.conv
     ref = torch.nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size).double()
     with torch.no_grad():
@@ -19,7 +19,26 @@ def glu_reference(stack, x):
     out = ref(x.permute(0, 2, 3, 1).reshape(B * N, C, T))  # [B N, 2H, T']
     out = out.view(B, N, -1, out.size(-1)).permute(0, 3, 1, 2)  # [B, T', N, 2H]
     p, q = out.chunk(2, dim=-1)
-    short = x[:, T - out.size(1):]
+    return p, q, x[:, T - out.size(1):]
+
+
+def norm_reference(block, h):
+    """The block's layer norm over (N, H) with its affine, by hand."""
+    mean = h.mean(dim=(-2, -1), keepdim=True)
+    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
+    return (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+
+
+def assert_gradients(block, out):
+    out.square().sum().backward()
+    for name, param in block.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def glu_reference(stack, x):
+    """A residual GLU conv computed with torch.nn.Conv1d per node: crop(P x) + P*sigmoid(Q)."""
+    proj = stack.projections[0]
+    p, q, short = conv1d_halves(stack.layers[0], x)
     short = short if isinstance(proj, torch.nn.Identity) else short @ proj.weight.t()
     return short + p * torch.sigmoid(q)
 
@@ -40,9 +59,7 @@ def test_matches_reference(directed_graph):
     h = torch.stack([torch.stack([F.relu(cheb(h[b, t], edge_index, edge_weight))
                                   for t in range(h.size(1))]) for b in range(2)])
     h = glu_reference(block.temporal2, h)  # [B, 4, N, 6]
-    mean = h.mean(dim=(-2, -1), keepdim=True)
-    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
-    expected = (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+    expected = norm_reference(block, h)
     assert torch.allclose(out, expected, atol=1e-8)
 
 
@@ -105,14 +122,10 @@ def test_authors_graph_residual_and_node_affine_match_reference(directed_graph, 
     g = torch.stack([torch.stack([cheb(z[b, t], edge_index, edge_weight)
                                   for t in range(z.size(1))]) for b in range(2)])
     h = glu_reference(block.temporal2, F.relu(g + short))  # [B, 4, N, 6]
-    mean = h.mean(dim=(-2, -1), keepdim=True)
-    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
-    expected = (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+    expected = norm_reference(block, h)
     assert torch.allclose(out, expected, atol=1e-8)
 
-    out.square().sum().backward()
-    for name, param in block.named_parameters():
-        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert_gradients(block, out)
     assert str(block) == f'STConvBlock(3, {spatial}, 6, kernel_size=3, graph_residual=True, ' \
                          f'num_nodes={N})'
     with pytest.raises(ValueError, match=f'built with num_nodes={N}'):
@@ -122,16 +135,8 @@ def test_authors_graph_residual_and_node_affine_match_reference(directed_graph, 
 def gated_shortcut_reference(gated, align, x, width):
     """The authors' temporal conv: (P + align(crop(X))) * sigmoid(Q), with torch.nn.Conv1d;
     align zero-pads narrower inputs and applies the 1x1 conv to wider ones."""
-    conv = gated.conv
-    ref = torch.nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size).double()
-    with torch.no_grad():
-        ref.weight.copy_(conv.weight)
-        ref.bias.copy_(conv.bias)
-    B, T, N, C = x.shape
-    out = ref(x.permute(0, 2, 3, 1).reshape(B * N, C, T))  # [B N, 2H, T']
-    out = out.view(B, N, -1, out.size(-1)).permute(0, 3, 1, 2)  # [B, T', N, 2H]
-    p, q = out.chunk(2, dim=-1)
-    short = x[:, T - out.size(1):]
+    p, q, short = conv1d_halves(gated, x)
+    C = x.size(-1)
     if C > width:
         short = short @ align.weight.t()
     elif C < width:
@@ -153,13 +158,9 @@ def test_authors_gated_shortcut_matches_reference(directed_graph, spatial, reloa
     g = torch.stack([torch.stack([F.relu(cheb(z[b, t], edge_index, edge_weight))
                                   for t in range(z.size(1))]) for b in range(2)])
     h = gated_shortcut_reference(block.temporal2, block.align2, g, 6)  # [B, 4, N, 6]
-    mean = h.mean(dim=(-2, -1), keepdim=True)
-    var = h.var(dim=(-2, -1), unbiased=False, keepdim=True)
-    expected = (h - mean) / (var + 1e-5).sqrt() * block.norm_weight + block.norm_bias
+    expected = norm_reference(block, h)
     assert torch.allclose(out, expected, atol=1e-8)
 
-    out.square().sum().backward()
-    for name, param in block.named_parameters():
-        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert_gradients(block, out)
     assert str(block) == f'STConvBlock(3, {spatial}, 6, kernel_size=3, gated_shortcut=True)'
     assert torch.allclose(reloaded(block)(x, edge_index, edge_weight), out)
