@@ -96,7 +96,7 @@ class Runner:
         r"""The runner of a script's parsed options (:mod:`pyg_ext.ogb.options`)."""
         return cls(args.out, config_of(args), logger, runs=args.runs, epochs=args.epochs,
                    seed=args.seed, eval_steps=args.eval_steps, progress=args.progress,
-                   resume=args.resume, is_main=is_main, plots=getattr(args, 'plots', True))
+                   resume=args.resume, is_main=is_main, plots=args.plots)
 
     def checkpoint_path(self, run: int) -> str:
         return osp.join(self.checkpoint_dir, f'run{run:02d}.pt')
@@ -119,15 +119,17 @@ class Runner:
                 'logger': self.logger.state_dict()}
 
     def _save_results(self) -> None:
+        results = self.results()
+
         def write(path: str) -> None:
             with open(path, 'w') as f:
-                json.dump(self.results(), f, indent=1)
+                json.dump(results, f, indent=1)
         _atomic_write(self.results_path, write)
-        self._draw_curves()
+        self._draw_curves(results)
 
-    def _draw_curves(self) -> None:
+    def _draw_curves(self, results: Dict[str, Any]) -> None:
         if self.plots and self.logger.curves:
-            _atomic_write(self.curves_path, lambda path: plot_results(self.results(), path))
+            _atomic_write(self.curves_path, lambda path: plot_results(results, path))
 
     def _save_checkpoint(self, run: int, epoch: int, objects: Dict[str, Any]) -> None:
         state = {'run': run, 'epoch': epoch, 'rng': _rng_state(),
@@ -176,6 +178,6 @@ class Runner:
                 tqdm.write(self.logger.format(run))
         if self.is_main:
             if not trained:  # every run had finished before: draw what a past call wrote
-                self._draw_curves()
+                self._draw_curves(self.results())
             tqdm.write(self.logger.format())
         return self.results()
