@@ -53,7 +53,10 @@ def node_adaptive_gru_scan(cell: nn.Module, x_proj: Tensor, adj: Tensor,
     - the gradient of the input projection is written into one ``[N, T, B, 3H]`` tensor
       (autograd concatenates the gate gradients of every step, then stacks the steps);
     - everything stays nodes first, so each propagation by :math:`\mathbf{A}` is one
-      ``[N, N]`` matmul over all batch elements without a copy.
+      ``[N, N]`` matmul over all batch elements without a copy;
+    - each gate's pre-activation starts as its input projection plus bias in a contiguous
+      step buffer, into which the map's products accumulate, and on the CPU the candidate's
+      :math:`\tanh` is computed as :math:`2\sigma(2x) - 1` (:func:`_tanh_`).
 
     Differentiable once (no double backward).
 
@@ -117,16 +120,21 @@ def node_adaptive_gru_unroll(cell: nn.Module, x: Tensor, state: Optional[Tensor]
     return out.transpose(0, 1), out[-1]  # [B, T, N, H], [B, N, H]
 
 
-def _poly_filter(adj: Tensor, x: Tensor, weights: Sequence[Tensor], bias: Optional[Tensor],
-                 polys: List[Tensor]) -> Tensor:
-    r""":math:`\sum_k T_k(\mathbf{A}) \mathbf{x} \mathbf{\Theta}_k + \mathbf{b}` per node
-    for ``x [N, B, H]``; writes :math:`T_k(\mathbf{A}) \mathbf{x}` (:math:`k \geq 1`)
-    into the ``[N, B, H]`` buffers :obj:`polys`. Returns ``[N, B, O]``."""
-    N = x.size(0)
+def _preactivation(xp: Tensor, bias: Optional[Tensor], out: Tensor) -> Tensor:
+    r"""``xp + bias`` written into :obj:`out` (``[N, B, O]``), where a gate map's products
+    then accumulate: one pass instead of a bias broadcast and a separate addition."""
     if bias is None:
-        out = torch.bmm(x, weights[0])  # [N, B, O]
-    else:
-        out = torch.baddbmm(bias.unsqueeze(1), x, weights[0])  # [N, B, O]
+        return out.copy_(xp)
+    return torch.add(xp, bias.unsqueeze(1), out=out)
+
+
+def _poly_filter_(adj: Tensor, x: Tensor, weights: Sequence[Tensor], out: Tensor,
+                  polys: List[Tensor]) -> Tensor:
+    r"""Adds :math:`\sum_k T_k(\mathbf{A}) \mathbf{x} \mathbf{\Theta}_k` per node for
+    ``x [N, B, H]`` to ``out [N, B, O]`` in place; writes :math:`T_k(\mathbf{A}) \mathbf{x}`
+    (:math:`k \geq 1`) into the ``[N, B, H]`` buffers :obj:`polys`. Returns :obj:`out`."""
+    N = x.size(0)
+    out.baddbmm_(x, weights[0])
     prev, cur = None, x
     for k in range(1, len(weights)):
         buf = polys[k - 1]
@@ -138,10 +146,20 @@ def _poly_filter(adj: Tensor, x: Tensor, weights: Sequence[Tensor], bias: Option
     return out
 
 
+def _tanh_(x: Tensor) -> Tensor:
+    r""":math:`\tanh` in place. On the CPU as :math:`2 \sigma(2x) - 1`: torch's CPU
+    :func:`torch.tanh` takes about four times as long as these four passes together
+    (2.15 against 0.50 ms on ``[207, 64, 64]``, one thread; the absolute difference is
+    under 2e-7)."""
+    if x.device.type != 'cpu':
+        return x.tanh_()
+    return x.mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)
+
+
 def _poly_filter_backward(adj: Tensor, grad: Tensor, weights: Sequence[Tensor], x: Tensor,
                           polys: Sequence[Tensor], grad_adj: Optional[Tensor],
                           grad_x: Optional[Tensor] = None) -> Tensor:
-    r"""The gradient of :func:`_poly_filter` with respect to ``x [N, B, H]``, given the
+    r"""The gradient of :func:`_poly_filter_` with respect to ``x [N, B, H]``, given the
     output gradient ``grad [N, B, O]``, added to :obj:`grad_x` in place if given; adds the
     graph's gradient into :obj:`grad_adj`. The filters' gradients are left to the caller
     (one product over all steps)."""
@@ -174,14 +192,8 @@ def _first_step_from_zeros(xp: Tensor, hidden_b: Optional[Tensor], cand_b: Optio
     ``n``, ``out`` (``[N, B, *]``) and zeros into the buffers :obj:`zero` (``s`` and the
     polynomials, which the backward's filter gradients read)."""
     H = n.size(-1)
-    rz.copy_(xp[..., :2 * H])
-    if hidden_b is not None:
-        rz.add_(hidden_b.unsqueeze(1))
-    rz.sigmoid_()
-    n.copy_(xp[..., 2 * H:])
-    if cand_b is not None:
-        n.add_(cand_b.unsqueeze(1))
-    n.tanh_()
+    _preactivation(xp[..., :2 * H], hidden_b, rz).sigmoid_()
+    _tanh_(_preactivation(xp[..., 2 * H:], cand_b, n))
     torch.addcmul(n, n, rz[..., H:], value=-1.0, out=out)  # (1 - z) n
     for buf in zero:
         buf.zero_()
@@ -224,18 +236,24 @@ class _NodeAdaptiveGRUScan(torch.autograd.Function):
         s_all = new(N, T, B, H)  # r * h_{t-1}
         hp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) h_{t-1}, k >= 1
         sp = [new(N, T, B, H) for _ in range(K - 1)]  # T_k(A) s_t, k >= 1
+        pre_rz, pre_n = new(N, B, 2 * H), new(N, B, H)  # a step's gate pre-activations
         h = h0
         if h0 is None:  # a zero initial state: its maps are the biases, its polynomials 0
             _first_step_from_zeros(xp[:, 0], hidden_b, cand_b, rz_all[:, 0], n_all[:, 0],
                                    out[:, 0], [s_all[:, 0]] + [p[:, 0] for p in hp + sp])
             h = out[:, 0]
         for t in range(0 if h0 is not None else 1, T):
-            gh = _poly_filter(adj, h, hidden_w, hidden_b, [p[:, t] for p in hp])
-            rz = torch.add(xp[:, t, :, :2 * H], gh, out=rz_all[:, t]).sigmoid_()
+            # each gate's pre-activation starts as its input projection plus bias, and
+            # the map's products accumulate into it, in a contiguous buffer (bmm writes
+            # about 25% slower into a step of the [N, T, B, *] buffers)
+            pre = _preactivation(xp[:, t, :, :2 * H], hidden_b, pre_rz)
+            _poly_filter_(adj, h, hidden_w, pre, [p[:, t] for p in hp])
+            rz = torch.sigmoid(pre, out=rz_all[:, t])
             r, z = rz[..., :H], rz[..., H:]
             s = torch.mul(r, h, out=s_all[:, t])
-            gc = _poly_filter(adj, s, cand_w, cand_b, [p[:, t] for p in sp])
-            n = torch.add(xp[:, t, :, 2 * H:], gc, out=n_all[:, t]).tanh_()
+            pre = _preactivation(xp[:, t, :, 2 * H:], cand_b, pre_n)
+            _poly_filter_(adj, s, cand_w, pre, [p[:, t] for p in sp])
+            n = n_all[:, t].copy_(_tanh_(pre))
             h = torch.lerp(n, h, z, out=out[:, t])  # z h + (1 - z) n
         ctx.K = K
         ctx.has_h0 = h0 is not None

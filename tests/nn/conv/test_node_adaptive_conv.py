@@ -35,11 +35,35 @@ def test_repr_and_parameters():
 
 
 @pytest.mark.parametrize('K', [1, 2, 3])
-def test_equals_agcrn_formula(K):
-    conv = NodeAdaptiveConv(5, 8, K, D)
+@pytest.mark.parametrize('F', [5, 40])  # K F <= STACK_MAX (stacked polynomials) or above
+def test_equals_agcrn_formula(K, F):
+    conv = NodeAdaptiveConv(F, 8, K, D)
     torch.nn.init.normal_(conv.bias_pool)
-    x, adj, emb = inputs()
+    x, adj, emb = inputs(F=F)
     assert_close(conv(x, adj, emb), agcrn_reference(conv, x, adj, emb), **TOL)
+
+
+@pytest.mark.parametrize('K', [2, 3])
+@pytest.mark.parametrize('bias', [True, False])
+def test_stacked_polynomials_equal_one_product_per_polynomial(K, bias, monkeypatch):
+    # Few input features take one matmul over the stacked polynomials: same output and
+    # same gradients (parameters, graph, embeddings) as the per-polynomial products.
+    assert 5 * K <= NodeAdaptiveConv.STACK_MAX  # the first pass takes the stacked path
+    conv = NodeAdaptiveConv(5, 8, K, D, bias=bias)
+    x, adj, emb = inputs()
+    adj.requires_grad_()
+    emb.requires_grad_()
+    grad = torch.randn(3, N, 8)
+    results = []
+    for stack_max in (NodeAdaptiveConv.STACK_MAX, 0):
+        monkeypatch.setattr(NodeAdaptiveConv, 'STACK_MAX', stack_max)
+        out = conv(x, adj, NodeFilters(emb))
+        tensors = [adj, emb, *conv.parameters()]
+        results.append((out, torch.autograd.grad(out, tensors, grad)))
+    (out_s, grads_s), (out_p, grads_p) = results
+    assert_close(out_s, out_p, **TOL)
+    for g_s, g_p in zip(grads_s, grads_p):
+        assert_close(g_s, g_p, **TOL)
 
 
 def test_every_node_has_its_own_filter():
