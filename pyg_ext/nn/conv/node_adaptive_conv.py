@@ -4,7 +4,7 @@ Dimensions: B - batch, T - time, N - nodes, F - features (F_in, F_out), K - numb
 Chebyshev polynomials, D - node embedding size, M - the leading dimensions folded into one.
 """
 import math
-from typing import Optional, Tuple, Union
+from typing import Union
 
 import torch
 from torch import Tensor, nn
@@ -65,7 +65,7 @@ class NodeAdaptiveConv(nn.Module):
         - **output:** node features :math:`(*, N, F_{out})`
     """
     #: Inputs with :math:`K F_{in}` up to this many columns take one batched matmul over
-    #: the stacked polynomials (:meth:`_stacked`); wider ones one per polynomial, each
+    #: the stacked polynomials; wider ones one per polynomial, each
     #: accumulated into the output. Measured forward + backward on ``[207, 768, F]`` ->
     #: 192 channels, :math:`K = 2`, one thread: stacking is 1.46x faster at
     #: :math:`F = 2`, 1.21x at 8, 1.07x at 16, and 0.90x at 32, 0.81x at 64.
@@ -131,39 +131,24 @@ class NodeAdaptiveConv(nn.Module):
         # [N, N] matmul, each Theta_k one batched (per node) matmul accumulated into the
         # output, the bias its initial value; the output stays nodes-first in memory (a
         # [*, N, F_out] view). A nodes-first input (as returned here) needs no copy.
-        t_prev, lead = fold_nodes_first(x)  # [N, M F]
-        if self.K > 1 and self.K * F <= self.STACK_MAX:
-            out = self._stacked(t_prev, adj, weights, bias)  # [N, M, F_out]
-            return unfold_nodes_first(out, N, lead, self.out_channels)  # [*, N, F_out]
-        if bias is None:
-            out = torch.bmm(t_prev.view(N, -1, F), weights[0])  # [N, M, F_out]
-        else:
-            out = torch.baddbmm(bias.unsqueeze(1), t_prev.view(N, -1, F),
-                                weights[0])  # [N, M, F_out]
-        if self.K > 1:
-            t = adj @ t_prev  # [N, M F]
-            out = out.baddbmm_(t.view(N, -1, F), weights[1])
-            for k in range(2, self.K):
-                t, t_prev = 2.0 * (adj @ t) - t_prev, t  # [N, M F]
-                out = out.baddbmm_(t.view(N, -1, F), weights[k])
-        return unfold_nodes_first(out, N, lead, self.out_channels)  # [*, N, F_out]
-
-    def _stacked(self, x: Tensor, adj: Tensor, weights: Tuple[Tensor, ...],
-                 bias: Optional[Tensor]) -> Tensor:
-        r"""The few-features case: all polynomials side by side, ``[N, M, K F]``, times
-        the filters stacked along their input dimension, ``[N, K F, F_out]``, in one
-        batched matmul (whose backward is one product per operand, not :math:`K` thin
-        ones). Returns ``[N, M, F_out]``."""
-        N, F = x.size(0), self.in_channels
-        polys = [x]  # K x [N, M F]
+        t0, lead = fold_nodes_first(x)  # [N, M F]
+        polys = [t0]  # K x [N, M F]
         for k in range(1, self.K):
-            t = adj @ polys[-1]
+            t = adj @ polys[-1]  # [N, M F]
             polys.append(t if k == 1 else 2.0 * t - polys[-2])
-        stacked = torch.cat([t.view(N, -1, F) for t in polys], dim=-1)  # [N, M, K F]
-        w = torch.cat(weights, dim=1)  # [N, K F, F_out]
+        polys = [t.view(N, -1, F) for t in polys]  # K x [N, M, F]
+        if self.K > 1 and self.K * F <= self.STACK_MAX:
+            # few features: the polynomials side by side times the stacked filters, one
+            # product (whose backward is one product per operand, not K thin ones)
+            polys = [torch.cat(polys, dim=-1)]  # [N, M, K F]
+            weights = (torch.cat(weights, dim=1),)  # [N, K F, F_out]
         if bias is None:
-            return torch.bmm(stacked, w)
-        return torch.baddbmm(bias.unsqueeze(1), stacked, w)
+            out = torch.bmm(polys[0], weights[0])  # [N, M, F_out]
+        else:
+            out = torch.baddbmm(bias.unsqueeze(1), polys[0], weights[0])  # [N, M, F_out]
+        for t, w in zip(polys[1:], weights[1:]):
+            out = out.baddbmm_(t, w)
+        return unfold_nodes_first(out, N, lead, self.out_channels)  # [*, N, F_out]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
