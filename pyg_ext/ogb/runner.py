@@ -176,8 +176,9 @@ class Runner:
             if self.is_main:
                 self._save_results()
                 tqdm.write(self.logger.format(run))
+        results = self.results()
         if self.is_main:
             if not trained:  # every run had finished before: draw what a past call wrote
-                self._draw_curves(self.results())
+                self._draw_curves(results)
             tqdm.write(self.logger.format())
-        return self.results()
+        return results
