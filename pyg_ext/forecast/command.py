@@ -59,7 +59,9 @@ def forecast(args: argparse.Namespace) -> Dict[str, Any]:
     content (see :mod:`pyg_ext.forecast.report`)."""
     ctx = distributed.setup(args.device)
     try:
-        return _forecast(args, ctx)
+        metrics = _forecast(args, ctx)
+        distributed.barrier()  # no rank leaves while another still talks to it
+        return metrics
     finally:
         distributed.teardown()
 

@@ -4,6 +4,7 @@ r"""Running ``pyg-ext forecast`` under ``torchrun``: process group, device and r
 ``WORLD_SIZE > 1`` the process group is started with NCCL on GPUs and Gloo on CPUs. Every
 helper here is a no-op in a single process.
 """
+import gc
 import os
 from typing import NamedTuple
 
@@ -49,8 +50,12 @@ def setup(device: str = 'auto') -> Context:
 
 
 def teardown() -> None:
-    r"""Destroy the process group, if one was started."""
+    r"""Destroy the process group, if one was started. A process that exits with a live Gloo
+    group, or with a DDP model that still holds it, can abort (SIGABRT) while the
+    interpreter shuts down; the caller lets its models go first, and what reference cycles
+    still hold is collected here."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -7,6 +7,7 @@ samples the neighbourhoods of its own shard of the training seeds, rank 0 evalua
 Dimensions: N nodes, C classes, S seed nodes of a mini-batch.
 """
 import argparse
+import gc
 import os
 from typing import Any, Dict, List
 
@@ -37,8 +38,11 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
 
 
 def is_main_process() -> bool:
-    r"""Whether this process is rank 0 (or not distributed at all)."""
-    return not dist.is_initialized() or dist.get_rank() == 0
+    r"""Whether this process is rank 0 (or not distributed at all); after :func:`run` has
+    destroyed the process group, ``torchrun``'s ``RANK`` tells."""
+    if dist.is_initialized():
+        return dist.get_rank() == 0
+    return int(os.environ.get('RANK', '0')) == 0
 
 
 def _world() -> Any:
@@ -168,7 +172,23 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     returns the results (also written to ``args.out/results.json`` by rank 0)."""
     resolve(args, DEFAULTS.get(args.dataset, DEFAULTS['ogbn-arxiv']))
     args.full_batch = args.num_neighbors is None
+    owns_group = not dist.is_initialized()
     rank, world_size = _world()
+    try:
+        results = _fit(args, rank, world_size)
+        if owns_group and world_size > 1:
+            dist.barrier()  # no rank leaves while another still talks to it
+        return results
+    finally:
+        if owns_group and dist.is_initialized():
+            # A process that exits with a live Gloo group, or with a DDP model that still
+            # holds it, can abort (SIGABRT) while the interpreter shuts down. The model
+            # went with _fit's frame; collect what cycles still hold, then end the group.
+            gc.collect()
+            dist.destroy_process_group()
+
+
+def _fit(args: argparse.Namespace, rank: int, world_size: int) -> Dict[str, Any]:
     if world_size > 1 and args.device.startswith('cuda'):
         args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     task = NodePropertyTask(args, rank, world_size)

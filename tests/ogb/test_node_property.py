@@ -62,6 +62,16 @@ def test_shard_seeds_cover_training_set():
     assert torch.equal(again, shards[1])  # every rank draws the same permutation
 
 
+def test_is_main_process_without_a_group_reads_torchrun_rank(monkeypatch):
+    assert not torch.distributed.is_initialized()
+    monkeypatch.setenv('RANK', '1')
+    assert not node_property.is_main_process()
+    monkeypatch.setenv('RANK', '0')
+    assert node_property.is_main_process()
+    monkeypatch.delenv('RANK')
+    assert node_property.is_main_process()
+
+
 def test_evaluator_matches_hand_accuracy():
     evaluator = make_evaluator('ogbn-arxiv')
     y_true = torch.tensor([[0], [1], [2], [3], [1]])
@@ -85,5 +95,5 @@ def test_distributed_two_processes_gloo(node_fixture, fresh, tmp_path):
     results = json.loads((out / 'results.json').read_text())
     assert results['summary']['runs'] == 1
     assert len(results['logger']['curves']['0']) == 2
-    assert 'ogbn-arxiv sage: test' in proc.stdout
+    assert proc.stdout.count('ogbn-arxiv sage: test') == 1  # rank 0 only, after the group ends
     assert osp.exists(out / 'checkpoints' / 'run00.pt')
