@@ -13,6 +13,7 @@ processes with DistributedDataParallel, each sampling its own shard of the train
 """
 import argparse
 
+from pyg_ext import distributed
 from pyg_ext.malloc import apply_malloc_option
 from pyg_ext.ogb import node_property
 from pyg_ext.ogb.options import add_arguments
@@ -24,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     apply_malloc_option(args)
     results = node_property.run(args)
-    if node_property.is_main_process():
+    if distributed.is_main_process():  # the group ended inside run()
         print(f"{args.dataset} {args.model}: test {results['summary']['test_text']} "
               f"(valid {results['summary']['valid_text']}, {results['summary']['metric']})")
 

@@ -17,11 +17,11 @@ from typing import Any, Dict
 
 import torch
 
+from pyg_ext import distributed
 from pyg_ext.data.covariates import time_of_day, time_slot
 from pyg_ext.data.splits import forecasting_windows
 from pyg_ext.data.standard_scaler import StandardScaler
 from pyg_ext.data.window_dataset import WindowDataset
-from pyg_ext.forecast import distributed
 from pyg_ext.forecast.datasets import load_dataset
 from pyg_ext.forecast.evaluation import evaluate_windows
 from pyg_ext.forecast.models import (
@@ -63,7 +63,7 @@ def forecast(args: argparse.Namespace) -> Dict[str, Any]:
         distributed.barrier()  # no rank leaves while another still talks to it
         return metrics
     finally:
-        distributed.teardown()
+        distributed.teardown(ctx)
 
 
 def _prepare(args, series, device):

@@ -8,8 +8,8 @@ from typing import Callable, Dict, Optional
 import torch
 from torch import Tensor
 
+from pyg_ext import distributed
 from pyg_ext.data.window_dataset import WindowDataset
-from pyg_ext.forecast import distributed
 from pyg_ext.forecast.horizon_metrics import HorizonMetrics
 
 Predict = Callable[[Tensor, Tensor], Tensor]

@@ -15,8 +15,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
+from pyg_ext import distributed
 from pyg_ext.data.window_dataset import WindowDataset
-from pyg_ext.forecast import distributed
 from pyg_ext.forecast.checkpoint import (
     load_checkpoint,
     rng_state,

@@ -7,8 +7,6 @@ samples the neighbourhoods of its own shard of the training seeds, rank 0 evalua
 Dimensions: N nodes, C classes, S seed nodes of a mini-batch.
 """
 import argparse
-import gc
-import os
 from typing import Any, Dict, List
 
 import torch
@@ -19,6 +17,7 @@ from torch import Tensor
 from torch_geometric.loader import NeighborLoader
 from torch_geometric.utils import to_torch_csr_tensor, to_undirected
 
+from pyg_ext import distributed
 from pyg_ext.ogb.datasets import load_dataset, load_split, make_evaluator
 from pyg_ext.ogb.logger import Logger
 from pyg_ext.ogb.options import load_meta_dict, resolve
@@ -35,22 +34,6 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
                           epochs=20, runs=10, eval_steps=1, batch_norm=False,
                           batch_size=1024, num_neighbors=[15, 10, 5]),
 }
-
-
-def is_main_process() -> bool:
-    r"""Whether this process is rank 0 (or not distributed at all); after :func:`run` has
-    destroyed the process group, ``torchrun``'s ``RANK`` tells."""
-    if dist.is_initialized():
-        return dist.get_rank() == 0
-    return int(os.environ.get('RANK', '0')) == 0
-
-
-def _world() -> Any:
-    r"""``(rank, world_size)``; joins the process group when started by ``torchrun``."""
-    world_size = int(os.environ.get('WORLD_SIZE', '1'))
-    if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
-    return (dist.get_rank(), world_size) if world_size > 1 else (0, 1)
 
 
 def shard_seeds(seeds: Tensor, rank: int, world_size: int, seed: int) -> Tensor:
@@ -172,25 +155,17 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     returns the results (also written to ``args.out/results.json`` by rank 0)."""
     resolve(args, DEFAULTS.get(args.dataset, DEFAULTS['ogbn-arxiv']))
     args.full_batch = args.num_neighbors is None
-    owns_group = not dist.is_initialized()
-    rank, world_size = _world()
+    ctx = distributed.setup(args.device)
+    args.device = str(ctx.device)  # cuda:LOCAL_RANK for each process on a GPU machine
     try:
-        results = _fit(args, rank, world_size)
-        if owns_group and world_size > 1:
-            dist.barrier()  # no rank leaves while another still talks to it
+        results = _fit(args, ctx.rank, ctx.world_size)
+        distributed.barrier()  # no rank leaves while another still talks to it
         return results
     finally:
-        if owns_group and dist.is_initialized():
-            # A process that exits with a live Gloo group, or with a DDP model that still
-            # holds it, can abort (SIGABRT) while the interpreter shuts down. The model
-            # went with _fit's frame; collect what cycles still hold, then end the group.
-            gc.collect()
-            dist.destroy_process_group()
+        distributed.teardown(ctx)  # _fit's frame, and the DDP model with it, is gone
 
 
 def _fit(args: argparse.Namespace, rank: int, world_size: int) -> Dict[str, Any]:
-    if world_size > 1 and args.device.startswith('cuda'):
-        args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     task = NodePropertyTask(args, rank, world_size)
     logger = Logger(task.metric, higher_is_better=True)
     runner = Runner.from_args(args, logger, is_main=rank == 0)

@@ -62,16 +62,6 @@ def test_shard_seeds_cover_training_set():
     assert torch.equal(again, shards[1])  # every rank draws the same permutation
 
 
-def test_is_main_process_without_a_group_reads_torchrun_rank(monkeypatch):
-    assert not torch.distributed.is_initialized()
-    monkeypatch.setenv('RANK', '1')
-    assert not node_property.is_main_process()
-    monkeypatch.setenv('RANK', '0')
-    assert node_property.is_main_process()
-    monkeypatch.delenv('RANK')
-    assert node_property.is_main_process()
-
-
 def test_evaluator_matches_hand_accuracy():
     evaluator = make_evaluator('ogbn-arxiv')
     y_true = torch.tensor([[0], [1], [2], [3], [1]])
