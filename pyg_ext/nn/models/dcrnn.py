@@ -5,6 +5,7 @@ H - hidden size, K - diffusion steps.
 """
 from typing import Optional
 
+import torch
 from torch import Tensor, nn
 from torch_geometric import is_compiling
 from torch_geometric.typing import OptTensor
@@ -43,8 +44,10 @@ class DCRNN(nn.Module):
 
     The diffusion uses the paper's powers :math:`\mathbf{P}^k`; the authors' code uses the
     recursion :math:`\mathbf{x}_k = 2\mathbf{P}\mathbf{x}_{k-1} - \mathbf{x}_{k-2}`, which
-    spans the same polynomials (a reparametrisation of :math:`\mathbf{\Theta}`). Their gate
-    biases start at 1; here at 0. The transition matrices are computed from the graph on
+    spans the same polynomials (a reparametrisation of :math:`\mathbf{\Theta}`). Their
+    reset and update gates start with a bias of 1 (``bias_start=1.0``), so that at first
+    :math:`\mathbf{z} \approx \sigma(1)` keeps most of the state; here the biases start at
+    :obj:`gate_bias`, 0 by default. The transition matrices are computed from the graph on
     the first forward and cached (``DiffConv(cached=True)``): **the model then serves that
     one graph** (a graph with another node or edge count raises an error; one with the same
     counts would silently reuse the cache). For changing graphs build it with
@@ -72,6 +75,8 @@ class DCRNN(nn.Module):
         dropout (float, optional): Dropout between recurrent layers. (default: :obj:`0.`)
         cached (bool, optional): Cache the graph's transition matrices (see above).
             (default: :obj:`True`)
+        gate_bias (float, optional): The starting bias of every reset and update gate
+            (the authors' code: 1). (default: :obj:`0.`)
 
     Shapes:
         - **input:** x :math:`(B, T, N, F_{in})`, edge_index :math:`(2, E)`, edge_weight
@@ -85,7 +90,8 @@ class DCRNN(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int,
                  horizon: int, num_nodes: Optional[int] = None, K: int = 2,
                  num_layers: int = 2, cl_decay_steps: float = 2000,
-                 use_curriculum: bool = True, dropout: float = 0.0, cached: bool = True):
+                 use_curriculum: bool = True, dropout: float = 0.0, cached: bool = True,
+                 gate_bias: float = 0.0):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -95,6 +101,7 @@ class DCRNN(nn.Module):
         self.K = K
         self.num_layers = num_layers
         self.cached = cached
+        self.gate_bias = gate_bias
         H = hidden_channels
 
         def stack(first: int) -> Recurrent:
@@ -116,8 +123,14 @@ class DCRNN(nn.Module):
 
     def reset_parameters(self):
         r"""Resets the encoder, the decoder and the readout (and clears the cached
-        transition matrices)."""
+        transition matrices); the gate biases start at :obj:`gate_bias`."""
         self.seq2seq.reset_parameters()
+        if self.gate_bias != 0.0:
+            H = self.hidden_channels
+            with torch.no_grad():
+                for cell in (*self.encoder.cells, *self.decoder.cells):
+                    # The input map's bias holds (r, z, n); the hidden map's (r, z) is 0.
+                    cell.input_map.bias[:2 * H].fill_(self.gate_bias)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor = None,
                 targets: Optional[Tensor] = None,

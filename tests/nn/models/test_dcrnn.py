@@ -54,6 +54,31 @@ def test_cell_diffusion_on_the_models_sparse_graph_equals_dense_formula(directed
     assert_close(cell(x[:, 0], h, adj_t), u * h + (1 - u) * c, **TOL)
 
 
+@pytest.mark.parametrize('gate_bias', [0.0, 1.0])
+def test_gate_bias_start_as_in_the_authors_code(directed_graph, gate_bias):
+    # The authors' DCGRU: [r, u] = sigmoid(gconv([x, h]) + 1), c = tanh(gconv([x, r * h])),
+    # h' = u * h + (1 - u) * c. With every weight zero, c = 0 and h' = sigmoid(b) * h.
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, gate_bias=gate_bias)
+    N = x.size(2)
+    adj_t = sparse_adjacency_t(edge_index, edge_weight, N, x.dtype)
+    expected_bias = torch.tensor([gate_bias] * (2 * H) + [0.0] * H)
+    for cell in (*model.encoder.cells, *model.decoder.cells):
+        assert torch.equal(cell.input_map.bias, expected_bias)
+        assert torch.equal(cell.hidden_map.bias, torch.zeros(2 * H))
+        assert torch.equal(cell.candidate_map.bias, torch.zeros(H))
+    cell = model.decoder.cells[1]
+    with torch.no_grad():
+        for m in (cell.input_map, cell.hidden_map, cell.candidate_map):
+            m.weight.zero_()
+    h = torch.randn(2, N, H)
+    out = cell(torch.randn(2, N, H), h, adj_t)
+    assert_close(out, torch.sigmoid(torch.tensor(gate_bias)) * h, **TOL)
+    with torch.no_grad():
+        model.encoder.cells[0].input_map.bias.normal_()
+    model.reset_parameters()  # back to the starting biases
+    assert torch.equal(model.encoder.cells[0].input_map.bias, expected_bias)
+
+
 def loop_forward(model, x, edge_index, edge_weight):
     """The paper's seq2seq, stepped by hand with the cells on the raw edge_index (message
     passing, the graph normalised in every gate call)."""
