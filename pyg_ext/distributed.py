@@ -9,7 +9,7 @@ keeps its group. Every helper is a no-op in a single process.
 """
 import gc
 import os
-from typing import NamedTuple
+from typing import NamedTuple, Tuple
 
 import torch
 import torch.distributed as dist
@@ -72,6 +72,13 @@ def teardown(ctx: Context) -> None:
 def active() -> bool:
     r"""Whether a process group with more than one process is running."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank_and_world_size() -> Tuple[int, int]:
+    r"""``(rank, world_size)`` in the running process group; ``(0, 1)`` without one."""
+    if active():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def is_main_process() -> bool:

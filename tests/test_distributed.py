@@ -29,6 +29,7 @@ def test_single_process_is_a_no_op(single_process_env):
     ctx = distributed.setup('cpu')
     assert ctx == distributed.Context(0, 1, torch.device('cpu'), owns_group=False)
     assert ctx.is_main and not dist.is_initialized() and not distributed.active()
+    assert distributed.rank_and_world_size() == (0, 1)
     x = torch.tensor([1.0, 2.0])
     assert distributed.all_reduce_sum_(x) is x and x.tolist() == [1.0, 2.0]
     distributed.barrier()

@@ -49,8 +49,7 @@ def evaluate_windows(predict: Predict, dataset: WindowDataset, batch_size: int,
     the original scale, ``[B, T_out, N, F_out]``) over every window of :obj:`dataset`. In a
     distributed run each process takes every ``world_size``-th window and the sums are
     all-reduced, so every process returns the metrics of the whole dataset."""
-    rank = torch.distributed.get_rank() if distributed.active() else 0
-    world = torch.distributed.get_world_size() if distributed.active() else 1
+    rank, world = distributed.rank_and_world_size()
     metrics = HorizonMetrics(dataset.horizon, device=device or dataset.y.device)
     for windows in torch.arange(rank, len(dataset), world).split(batch_size):
         x, y, mask = dataset.get_batch(windows)

@@ -126,8 +126,7 @@ class Trainer:
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.config = dict(config or {})
         self.name, self.progress, self.log = name, progress, log
-        self.rank = torch.distributed.get_rank() if distributed.active() else 0
-        self.world_size = torch.distributed.get_world_size() if distributed.active() else 1
+        self.rank, self.world_size = distributed.rank_and_world_size()
         self.teacher_forcing = bool(getattr(model, 'supports_teacher_forcing', False))
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(

@@ -54,10 +54,10 @@ class NodePropertyTask:
         self.device = torch.device(args.device)
         meta_dict = load_meta_dict(args.meta_dict)
         if rank > 0:
-            dist.barrier()  # rank 0 processes the dataset first; the others then read it
+            distributed.barrier()  # rank 0 processes the dataset first; the others read it
         dataset = load_dataset(args.dataset, args.root, meta_dict)
-        if rank == 0 and world_size > 1:
-            dist.barrier()
+        if rank == 0:
+            distributed.barrier()
         self.data, self.split = dataset[0], load_split(dataset)
         self.data.num_nodes = int(self.data.num_nodes)
         self.evaluator = make_evaluator(args.dataset, meta_dict)
@@ -125,8 +125,7 @@ class NodePropertyTask:
             self.optimizer.step()
             total += torch.stack([loss.detach() * batch.batch_size,
                                   total.new_tensor(float(batch.batch_size))])
-        if self.world_size > 1:
-            dist.all_reduce(total)
+        distributed.all_reduce_sum_(total)
         return float(total[0] / total[1].clamp(min=1))
 
     @torch.no_grad()
