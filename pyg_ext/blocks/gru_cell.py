@@ -72,6 +72,10 @@ class GRUCell(nn.Module):
             (default: :obj:`None`, a :class:`torch.nn.Linear` when needed)
         reset_after (bool, optional): Apply the reset gate after the hidden map (torch) or
             before it (Cho et al.). (default: :obj:`True`)
+        gate_bias (float, optional): The starting bias of the reset and update gates
+            (the first :math:`2H` entries of :obj:`input_map`'s bias), filled in by
+            :meth:`reset_parameters`; DCRNN's and T-GCN's code start them at 1.
+            (default: :obj:`0.`, the maps' own initialisation)
 
     Shapes:
         - **input:** input :math:`(*, F)`, state :math:`(*, H)` or :obj:`None` (zeros),
@@ -82,7 +86,8 @@ class GRUCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  input_map: Optional[nn.Module] = None,
                  hidden_map: Optional[nn.Module] = None,
-                 candidate_map: Optional[nn.Module] = None, reset_after: bool = True):
+                 candidate_map: Optional[nn.Module] = None, reset_after: bool = True,
+                 gate_bias: float = 0.0):
         super().__init__()
         if reset_after and candidate_map is not None:
             raise ValueError('candidate_map is only used with reset_after=False; build the '
@@ -93,9 +98,15 @@ class GRUCell(nn.Module):
         self.hidden_size = hidden_size
         self.bias = bias
         self.reset_after = reset_after
+        self.gate_bias = gate_bias
         H = hidden_size
         self.input_map = input_map if input_map is not None else nn.Linear(
             input_size, 3 * H, bias=bias)
+        if gate_bias != 0.0 and not (isinstance(getattr(self.input_map, 'bias', None), Tensor)
+                                     and self.input_map.bias.shape == (3 * H, )):
+            raise ValueError(f'gate_bias={gate_bias} needs an input_map with a bias of shape '
+                             f'[3 * hidden_size] = [{3 * H}]; build the map with a bias or '
+                             f'leave gate_bias at 0')
         n_hidden = 3 * H if reset_after else 2 * H
         self.hidden_map = hidden_map if hidden_map is not None else nn.Linear(
             H, n_hidden, bias=bias)
@@ -107,11 +118,15 @@ class GRUCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        r"""Resets the injected gate maps."""
+        r"""Resets the injected gate maps; the reset and update gate biases then start at
+        :obj:`gate_bias` when it is not 0."""
         reset(self.input_map)
         reset(self.hidden_map)
         if self.candidate_map is not None:
             reset(self.candidate_map)
+        if self.gate_bias != 0.0:
+            with torch.no_grad():  # the input map's bias holds (r, z, n)
+                self.input_map.bias[:2 * self.hidden_size].fill_(self.gate_bias)
 
     def input_projection(self, x: Tensor, *args, **kwargs) -> Tensor:
         r"""The input part :math:`[\mathbf{W}_r, \mathbf{W}_z, \mathbf{W}_n](\mathbf{x})`:
@@ -163,4 +178,6 @@ class GRUCell(nn.Module):
         extra = '' if self.bias else ', bias=False'
         if not self.reset_after:
             extra += ', reset_after=False'
+        if self.gate_bias != 0.0:
+            extra += f', gate_bias={self.gate_bias}'
         return f'{self.__class__.__name__}({self.input_size}, {self.hidden_size}{extra})'

@@ -181,6 +181,35 @@ def test_gru_cell_reset_parameters_and_repr():
     assert str(GRUCell(5, 8, bias=False)) == 'GRUCell(5, 8, bias=False)'
 
 
+@pytest.mark.parametrize('reset_after', [True, False])
+def test_gru_cell_gate_bias_start(reset_after):
+    # The reset and update gates start at sigmoid(b); with every weight zero the candidate
+    # is tanh of its (untouched) bias terms, and h' = (1 - z) * n + z * h by hand.
+    H, b = 8, 1.0
+    cell = GRUCell(5, H, reset_after=reset_after, gate_bias=b)
+    assert torch.equal(cell.input_map.bias[:2 * H], torch.full((2 * H, ), b))
+    assert not torch.equal(cell.input_map.bias[2 * H:], torch.full((H, ), b))
+    maps = [cell.input_map, cell.hidden_map] + ([] if reset_after else [cell.candidate_map])
+    with torch.no_grad():
+        for m in maps:
+            m.weight.zero_()
+    x, h = torch.randn(4, 5), torch.randn(4, H)
+    z = torch.sigmoid(torch.tensor(b) + cell.hidden_map.bias[H:2 * H])
+    r = torch.sigmoid(torch.tensor(b) + cell.hidden_map.bias[:H])
+    if reset_after:
+        n = torch.tanh(cell.input_map.bias[2 * H:] + r * cell.hidden_map.bias[2 * H:])
+    else:
+        n = torch.tanh(cell.input_map.bias[2 * H:] + cell.candidate_map.bias)
+    assert_close(cell(x, h), (1 - z) * n + z * h, **TOL)
+    with torch.no_grad():
+        cell.input_map.bias.normal_()
+    cell.reset_parameters()
+    assert torch.equal(cell.input_map.bias[:2 * H], torch.full((2 * H, ), b))
+    assert str(cell).endswith('gate_bias=1.0)')
+    with pytest.raises(ValueError, match='needs an input_map with a bias'):
+        GRUCell(5, H, bias=False, gate_bias=b)
+
+
 def test_gru_cell_compiles_without_graph_breaks(graph_breaks):
     cell = GRUCell(5, 8, reset_after=False)
     count, why = graph_breaks(cell, torch.randn(3, 5), torch.randn(3, 8))

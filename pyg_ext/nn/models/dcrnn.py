@@ -5,7 +5,6 @@ H - hidden size, K - diffusion steps.
 """
 from typing import Optional
 
-import torch
 from torch import Tensor, nn
 from torch_geometric import is_compiling
 from torch_geometric.typing import OptTensor
@@ -105,7 +104,8 @@ class DCRNN(nn.Module):
         H = hidden_channels
 
         def stack(first: int) -> Recurrent:
-            return Recurrent([GraphGRUCell.dcgru(first if i == 0 else H, H, K, cached=cached)
+            return Recurrent([GraphGRUCell.dcgru(first if i == 0 else H, H, K, cached=cached,
+                                                 gate_bias=gate_bias)
                               for i in range(num_layers)], dropout=dropout)
 
         self.seq2seq = Seq2Seq(stack(in_channels), stack(out_channels),
@@ -124,13 +124,7 @@ class DCRNN(nn.Module):
     def reset_parameters(self):
         r"""Resets the encoder, the decoder and the readout (and clears the cached
         transition matrices); the gate biases start at :obj:`gate_bias`."""
-        self.seq2seq.reset_parameters()
-        if self.gate_bias != 0.0:
-            H = self.hidden_channels
-            with torch.no_grad():
-                for cell in (*self.encoder.cells, *self.decoder.cells):
-                    # The input map's bias holds (r, z, n); the hidden map's (r, z) is 0.
-                    cell.input_map.bias[:2 * H].fill_(self.gate_bias)
+        self.seq2seq.reset_parameters()  # each cell starts its gate biases at gate_bias
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: OptTensor = None,
                 targets: Optional[Tensor] = None,

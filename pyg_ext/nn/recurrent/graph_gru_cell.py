@@ -85,12 +85,13 @@ class GraphGRUCell(GRUCell):
         - **output:** new state :math:`(*, N, H)`
         - :meth:`input_projection`: :math:`(B, T, N, F) \to (B, T, N, 3H)` in one call
     """
-    def __init__(self, in_channels: int, out_channels: int, conv: ConvFactory):
+    def __init__(self, in_channels: int, out_channels: int, conv: ConvFactory,
+                 gate_bias: float = 0.0):
         H = out_channels
         super().__init__(in_channels, out_channels, reset_after=False,
                          input_map=_build(conv, in_channels, 3 * H),
                          hidden_map=_build(conv, H, 2 * H),
-                         candidate_map=_build(conv, H, H))
+                         candidate_map=_build(conv, H, H), gate_bias=gate_bias)
         self.in_channels = in_channels
         self.out_channels = out_channels
 
@@ -105,12 +106,14 @@ class GraphGRUCell(GRUCell):
 
     @classmethod
     def dcgru(cls, in_channels: int, out_channels: int, K: int, cached: bool = False,
-              normalize: bool = True, bias: bool = True) -> 'GraphGRUCell':
+              normalize: bool = True, bias: bool = True,
+              gate_bias: float = 0.0) -> 'GraphGRUCell':
         r"""DCRNN's diffusion-convolutional GRU (Li et al., 2018):
         :class:`~pyg_ext.nn.conv.DiffConv` gates with :math:`K` diffusion steps in each
-        direction."""
+        direction; the authors' code starts the reset and update gate biases at 1
+        (:obj:`gate_bias=1.`)."""
         return cls(in_channels, out_channels, lambda i, o: DiffConv(
-            i, o, K, bias=bias, cached=cached, normalize=normalize))
+            i, o, K, bias=bias, cached=cached, normalize=normalize), gate_bias=gate_bias)
 
     @classmethod
     def tgcn(cls, in_channels: int, out_channels: int, normalize: bool = True,
