@@ -51,6 +51,8 @@ class A3TGCN(GraphRNNModel):
         attention_channels (int, optional): Hidden size :math:`A` of the attention MLP.
             (default: :obj:`None`, :math:`H`)
         dropout (float, optional): Dropout between layers. (default: :obj:`0.`)
+        gate_bias (float, optional): The starting bias of every reset and update gate
+            (the authors' code: 1). (default: :obj:`0.`)
 
     Shapes:
         - **input:** x :math:`(B, T, N, F_{in})`, edge_index :math:`(2, E)`, edge_weight
@@ -59,9 +61,11 @@ class A3TGCN(GraphRNNModel):
     """
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int,
                  horizon: int, num_nodes: Optional[int] = None, num_layers: int = 1,
-                 attention_channels: Optional[int] = None, dropout: float = 0.0):
+                 attention_channels: Optional[int] = None, dropout: float = 0.0,
+                 gate_bias: float = 0.0):
         cells = [GraphGRUCell.tgcn(in_channels if i == 0 else hidden_channels,
-                                   hidden_channels, normalize=False)
+                                   hidden_channels, normalize=False,
+                                   gate_bias=gate_bias)
                  for i in range(num_layers)]
         super().__init__(cells, in_channels, out_channels, hidden_channels, horizon,
                          num_nodes, dropout)

@@ -33,8 +33,9 @@ class TGCN(GraphRNNModel):
     :meth:`GraphGRUCell.tgcn <pyg_ext.nn.recurrent.GraphGRUCell.tgcn>`; like the authors'
     code it convolves the state too, where the paper's equations write the graph
     convolution :math:`f(\mathbf{A}, \mathbf{X}_t)` of the input only (the form of PyG
-    Temporal's ``TGCN``). The gate biases start at 0 (the authors' at 1). On a directed
-    graph, :math:`\tilde{\mathbf{D}}` counts in-degrees (PyG's ``gcn_norm``).
+    Temporal's ``TGCN``). The reset and update gate biases start at :obj:`gate_bias`, 0 by
+    default (the authors' code: 1). On a directed graph, :math:`\tilde{\mathbf{D}}`
+    counts in-degrees (PyG's ``gcn_norm``).
 
     Args:
         in_channels (int): Input features :math:`F_{in}`.
@@ -46,6 +47,8 @@ class TGCN(GraphRNNModel):
         num_layers (int, optional): Number of recurrent layers (the paper uses 1).
             (default: :obj:`1`)
         dropout (float, optional): Dropout between layers. (default: :obj:`0.`)
+        gate_bias (float, optional): The starting bias of every reset and update gate
+            (the authors' code: 1). (default: :obj:`0.`)
 
     Shapes:
         - **input:** x :math:`(B, T, N, F_{in})`, edge_index :math:`(2, E)`, edge_weight
@@ -54,9 +57,10 @@ class TGCN(GraphRNNModel):
     """
     def __init__(self, in_channels: int, out_channels: int, hidden_channels: int,
                  horizon: int, num_nodes: Optional[int] = None, num_layers: int = 1,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, gate_bias: float = 0.0):
         cells = [GraphGRUCell.tgcn(in_channels if i == 0 else hidden_channels,
-                                   hidden_channels, normalize=False)
+                                   hidden_channels, normalize=False,
+                                   gate_bias=gate_bias)
                  for i in range(num_layers)]
         super().__init__(cells, in_channels, out_channels, hidden_channels, horizon,
                          num_nodes, dropout)

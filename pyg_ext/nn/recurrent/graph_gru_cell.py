@@ -78,6 +78,9 @@ class GraphGRUCell(GRUCell):
         out_channels (int): Number of hidden features :math:`H`.
         conv (callable): ``conv(in_channels, out_channels)`` builds one gate convolution;
             it is called three times, with :math:`(F, 3H)`, :math:`(H, 2H)`, :math:`(H, H)`.
+        gate_bias (float, optional): The starting bias of the reset and update gates, put
+            in the input map's bias (see :class:`~pyg_ext.blocks.GRUCell`; DCRNN's and
+            T-GCN's code start at 1). (default: :obj:`0.`)
 
     Shapes:
         - **input:** node features :math:`(*, N, F)`, state :math:`(*, N, H)` or
@@ -117,7 +120,8 @@ class GraphGRUCell(GRUCell):
 
     @classmethod
     def tgcn(cls, in_channels: int, out_channels: int, normalize: bool = True,
-             cached: bool = False, bias: bool = True) -> 'GraphGRUCell':
+             cached: bool = False, bias: bool = True,
+             gate_bias: float = 0.0) -> 'GraphGRUCell':
         r"""T-GCN's cell (Zhao et al., 2019): :class:`torch_geometric.nn.conv.GCNConv`
         gates, :math:`\hat{\mathbf{A}} = \tilde{\mathbf{D}}^{-1/2}(\mathbf{A} +
         \mathbf{I})\tilde{\mathbf{D}}^{-1/2}`, applied to the input *and* the state as in
@@ -125,10 +129,11 @@ class GraphGRUCell(GRUCell):
         \mathbf{H}_{t-1}]`). The paper's equations write :math:`f(\mathbf{A},
         \mathbf{X}_t)` for the input only, with the state entering through a dense
         layer; PyG Temporal's ``TGCN`` follows the equations. The authors' code also starts
-        the gate bias at 1; here biases start at 0. With :obj:`normalize=False` the gates
+        the reset and update gate biases at 1 (:obj:`gate_bias=1.`); by default they start
+        at 0. With :obj:`normalize=False` the gates
         take the normalised graph, self-loops included (PyG's ``gcn_norm``)."""
         return cls(in_channels, out_channels, lambda i, o: GCNConv(
-            i, o, normalize=normalize, cached=cached, bias=bias))
+            i, o, normalize=normalize, cached=cached, bias=bias), gate_bias=gate_bias)
 
     @classmethod
     def agcrn(cls, in_channels: int, out_channels: int, K: int, embedding_dim: int,
@@ -142,5 +147,6 @@ class GraphGRUCell(GRUCell):
 
     def __repr__(self) -> str:
         # The candidate map, conv(H, H), shows the gate convolution and its size.
+        extra = f', gate_bias={self.gate_bias}' if self.gate_bias != 0.0 else ''
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
-                f'{self.candidate_map})')
+                f'{self.candidate_map}{extra})')

@@ -43,3 +43,12 @@ def test_reset_and_repr():
     assert str(model) == 'A3TGCN(2, 1, hidden_channels=8, horizon=3, num_layers=1)'
     with pytest.raises(ValueError, match='pass the number of steps'):
         A3TGCN(2, 1, 8, horizon=0)
+
+
+def test_gate_bias_start():
+    model = A3TGCN(2, 1, 8, horizon=3, gate_bias=1.0)
+    cell = model.encoder.cells[0]
+    assert torch.equal(cell.input_map.bias, torch.tensor([1.0] * 16 + [0.0] * 8))
+    assert 'gate_bias=1.0' in repr(cell)
+    assert torch.equal(A3TGCN(2, 1, 8, horizon=3).encoder.cells[0].input_map.bias,
+                       torch.zeros(24))

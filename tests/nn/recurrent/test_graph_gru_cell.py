@@ -225,6 +225,8 @@ def test_repr_and_fused_widths():
         'GraphGRUCell(2, 8, ChebConv(8, 8, K=3, normalization=sym))'
     assert str(GraphGRUCell(2, 8, lambda i, o: GCNConv(i, o))) == \
         'GraphGRUCell(2, 8, GCNConv(8, 8))'
+    assert str(GraphGRUCell.tgcn(2, 8, gate_bias=1.0)) == \
+        'GraphGRUCell(2, 8, GCNConv(8, 8), gate_bias=1.0)'
 
 
 def test_errors(directed_graph):
