@@ -130,8 +130,8 @@ class GraphGRUCell(GRUCell):
         \mathbf{X}_t)` for the input only, with the state entering through a dense
         layer; PyG Temporal's ``TGCN`` follows the equations. The authors' code also starts
         the reset and update gate biases at 1 (:obj:`gate_bias=1.`); by default they start
-        at 0. With :obj:`normalize=False` the gates
-        take the normalised graph, self-loops included (PyG's ``gcn_norm``)."""
+        at 0. With :obj:`normalize=False` the gates take the normalised graph, self-loops
+        included (PyG's ``gcn_norm``)."""
         return cls(in_channels, out_channels, lambda i, o: GCNConv(
             i, o, normalize=normalize, cached=cached, bias=bias), gate_bias=gate_bias)
 
