@@ -73,11 +73,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        'epochs, e.g. DCRNN\'s 20 30 40 50 (default: a constant rate)')
     model.add_argument('--lr-decay', type=float, default=0.1,
                        help='the factor applied at each --lr-milestones epoch (default: 0.1)')
-    model.add_argument('--loss', choices=('mae', 'mse', 'auto'), default='mae',
-                       help="training loss, masked and on the original scale: mae, mse, or "
+    model.add_argument('--loss', choices=('mae', 'mse', 'mae+mse', 'auto'), default='mae',
+                       help="training loss, masked and on the original scale: mae, mse, "
+                       "mae+mse (the MAE plus --mse-weight times the squared error), or "
                        "auto = each paper's (mse for stgcn, tgcn and a3tgcn, whose papers "
                        "train with an L2 loss; mae for the others) (default: mae, which "
                        "gave the better STGCN on Los-loop in 15 epochs)")
+    model.add_argument('--mse-weight', type=float, default=0.05,
+                       help="weight w of the squared error in --loss mae+mse: an error of "
+                       "1/(2w) units counts twice what it does under the MAE (default: 0.05)")
     model.add_argument('--weight-decay', type=float, default=0.0,
                        help="Adam's weight decay (default: 0)")
     model.add_argument('--max-grad-norm', type=float, default=5.0,

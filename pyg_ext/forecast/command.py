@@ -23,7 +23,7 @@ from pyg_ext.data.splits import forecasting_windows
 from pyg_ext.data.standard_scaler import StandardScaler
 from pyg_ext.data.window_dataset import WindowDataset
 from pyg_ext.forecast.datasets import load_dataset
-from pyg_ext.forecast.evaluation import evaluate_windows
+from pyg_ext.forecast.evaluation import evaluate_windows, loss_label
 from pyg_ext.forecast.models import (
     build_model,
     model_class,
@@ -172,6 +172,8 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
     test_metrics, training, predictors, losses = {}, {}, {}, {}
     for model_name in trained:
         loss = losses[model_name] = training_loss(model_name, args.loss)
+        # only a weighted loss records its weight, so older checkpoints still resume
+        loss_config = {'mse_weight': args.mse_weight} if loss == 'mae+mse' else {}
         own_args = model_args if model_name in names else {}  # not the added baseline
         model = build_model(model_name, train.x.size(-1), train.y.size(-1), args.hidden,
                             args.horizon, series.num_nodes, args.input_steps,
@@ -181,12 +183,13 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
         trainer = Trainer(model, train, val, series.edge_index, series.edge_weight, scaler,
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           lr_milestones=args.lr_milestones, lr_decay=args.lr_decay,
-                          loss=loss, weight_decay=args.weight_decay,
+                          loss=loss, mse_weight=args.mse_weight,
+                          weight_decay=args.weight_decay,
                           max_grad_norm=args.max_grad_norm,
                           patience=args.patience, seed=args.seed,
                           checkpoint=out / f'checkpoint_{model_name}.pt',
                           config=dict(config, model=model_name, loss=loss,
-                                      model_args=own_args), name=model_name,
+                                      model_args=own_args, **loss_config), name=model_name,
                           progress=args.progress, log=log)
         summary = trainer.fit(resume=args.resume)
         summary['train_seconds'] = sum(summary['history']['seconds'])
@@ -205,7 +208,7 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
         horizon=args.horizon, split=list(args.split),
         windows=dict(train=len(train), val=len(val), test=len(test)),
         time_features=time_features, target_feature=args.target_feature,
-        loss={name: f'masked {loss.upper()} on the original scale'
+        loss={name: f'masked {loss_label(loss, args.mse_weight)} on the original scale'
               for name, loss in losses.items()}, seed=args.seed, world_size=ctx.world_size,
         device=str(ctx.device), horizons=horizons, test=test_metrics, training=training)
     baselines = [n for n in test_metrics if n in BASELINES]

@@ -35,11 +35,31 @@ def masked_mse_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return err.square().sum() / count
 
 
+def masked_mae_mse_loss(pred: Tensor, target: Tensor, mask: Tensor,
+                        mse_weight: float = 0.05) -> Tensor:
+    r"""Mean of :math:`|\hat{y} - y| + w\,(\hat{y} - y)^2` over observed, finite targets (0 if
+    there are none), :math:`w` = :obj:`mse_weight`: a loss between the MAE and the L2 loss.
+    Its gradient per error :math:`e` is :math:`\operatorname{sign}(e) + 2we`, so an error of
+    :math:`1 / (2w)` (10 units for :math:`w = 0.05`) weighs twice what it does under the MAE,
+    and small errors nearly as they do there."""
+    err, count = _masked_error(pred, target, mask)
+    return (err.abs() + mse_weight * err.square()).sum() / count
+
+
 #: The training losses by name (``pyg-ext forecast --loss``).
 LOSSES: Dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
     'mae': masked_mae_loss,
     'mse': masked_mse_loss,
+    'mae+mse': masked_mae_mse_loss,
 }
+
+
+def loss_label(loss: str, mse_weight: float = 0.05) -> str:
+    r"""How :obj:`loss` (a key of :obj:`LOSSES`) reads in reports: ``'MAE'``, ``'MSE'`` or,
+    for ``'mae+mse'``, ``'MAE + 0.05 x MSE'`` with its weight."""
+    if loss == 'mae+mse':
+        return f'MAE + {mse_weight:g} x MSE'
+    return loss.upper()
 
 
 @torch.no_grad()

@@ -21,17 +21,18 @@ def plot_learning_curves(histories: Dict[str, Dict[str, List[float]]], path: Pat
         histories (dict): ``model name -> {'train_loss': [...], 'val_mae': [...]}``.
         path (str or Path): The PNG to write.
         unit (str, optional): Unit of the data, for the y label. (default: :obj:`''`)
-        losses (dict, optional): ``model name -> 'mae' or 'mse'``, the loss each model
+        losses (dict, optional): ``model name -> 'mae', 'mse' or 'mae+mse'``, the loss each model
             trained with. (default: :obj:`None`, all :obj:`'mae'`)
     """
     from matplotlib.ticker import MaxNLocator
     fig, axes = agg_figure(1, max(len(histories), 1), 5.0, 3.5)
     for ax, (name, history) in zip(axes[0], histories.items()):
         epochs = np.arange(1, len(history['train_loss']) + 1)
-        if (losses or {}).get(name, 'mae') == 'mse':
+        loss = (losses or {}).get(name, 'mae')
+        if loss == 'mse':
             train, label = np.sqrt(history['train_loss']), 'train loss (masked MSE), its root'
         else:
-            train, label = history['train_loss'], 'train loss (masked MAE)'
+            train, label = history['train_loss'], f'train loss (masked {loss.upper()})'
         ax.plot(epochs, train, marker='o', label=label)
         ax.plot(epochs, history['val_mae'], marker='s', label='validation MAE')
         if len(history['val_mae']):

@@ -6,6 +6,7 @@ F_in / F_out - input / target features, E - edges.
 """
 import copy
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
@@ -24,7 +25,7 @@ from pyg_ext.forecast.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from pyg_ext.forecast.evaluation import LOSSES, evaluate_windows
+from pyg_ext.forecast.evaluation import LOSSES, evaluate_windows, masked_mae_mse_loss
 from pyg_ext.forecast.horizon_metrics import HorizonMetrics
 from pyg_ext.typing import OptTensor
 
@@ -33,7 +34,8 @@ class Trainer:
     r"""Trains :obj:`model` to forecast the windows of :obj:`train`, selecting the epoch with
     the best validation MAE, as DCRNN (Li et al., ICLR 2018) does.
 
-    **Loss.** The masked MAE (or, with ``loss='mse'``, the masked mean squared error) on
+    **Loss.** The masked MAE (or, with ``loss='mse'``, the masked mean squared error, or with
+    ``loss='mae+mse'`` the MAE plus :obj:`mse_weight` times the squared error) on
     the *original* scale: the model reads scaled inputs and outputs scaled values, which go
     through ``scaler.inverse_transform`` before the loss, so the loss, the validation MAE and
     the learning curves are in the data's units (e.g. mph) and missing targets (``mask =
@@ -76,8 +78,10 @@ class Trainer:
             multiplied by :obj:`lr_decay`. (default: :obj:`()`, a constant rate)
         lr_decay (float, optional): The factor applied at each milestone.
             (default: :obj:`0.1`)
-        loss (str, optional): :obj:`'mae'` or :obj:`'mse'` (masked, original scale).
-            (default: :obj:`'mae'`)
+        loss (str, optional): :obj:`'mae'`, :obj:`'mse'` or :obj:`'mae+mse'` (masked,
+            original scale). (default: :obj:`'mae'`)
+        mse_weight (float, optional): The weight :math:`w` of the squared error in
+            :obj:`'mae+mse'` (see :func:`masked_mae_mse_loss`). (default: :obj:`0.05`)
         weight_decay (float, optional): Adam's weight decay. (default: :obj:`0.`)
         max_grad_norm (float, optional): Gradient clipping norm; :obj:`None` to disable.
             (default: :obj:`5.0`)
@@ -97,7 +101,8 @@ class Trainer:
                  edge_index: Tensor, edge_weight: OptTensor, scaler: nn.Module, *,
                  epochs: int = 100, batch_size: int = 64, lr: float = 0.01,
                  lr_milestones: Sequence[int] = (), lr_decay: float = 0.1,
-                 loss: str = 'mae', weight_decay: float = 0.0, max_grad_norm: Optional[float] = 5.0,
+                 loss: str = 'mae', mse_weight: float = 0.05, weight_decay: float = 0.0,
+                 max_grad_norm: Optional[float] = 5.0,
                  patience: int = 10, seed: int = 0,
                  checkpoint: Optional[Union[str, Path]] = None,
                  config: Optional[Dict[str, Any]] = None, name: str = 'model',
@@ -114,7 +119,11 @@ class Trainer:
             raise ValueError(f'lr_decay (--lr-decay) must lie in (0, 1]; got {lr_decay}')
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)}")
+        if not mse_weight >= 0.0:
+            raise ValueError(f'mse_weight (--mse-weight) must be >= 0; got {mse_weight}')
         self.loss_name, self.loss_fn = loss, LOSSES[loss]
+        if loss == 'mae+mse':
+            self.loss_fn = partial(masked_mae_mse_loss, mse_weight=mse_weight)
         self.device = train.y.device
         self.module = model.to(self.device)
         self.train, self.val = train, val

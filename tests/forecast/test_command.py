@@ -115,6 +115,17 @@ def test_resume_after_interruption_gives_the_same_metrics(tiny_files, tmp_path, 
             == full['training']['gru_baseline']['history']['val_mae'])
 
 
+def test_mae_mse_loss_is_reported_and_its_weight_guards_resume(tiny_files, tmp_path, capsys):
+    args = ('--epochs', '1', '--no-plots', '--no-baselines', '--loss', 'mae+mse')
+    assert _run(tiny_files, tmp_path, *args, '--mse-weight', '0.1') == 0
+    assert re.search(r'gru_baseline epoch +1/1 +train MAE\+MSE', capsys.readouterr().out)
+    metrics = _metrics(tmp_path)
+    assert metrics['loss'] == {'gru_baseline': 'masked MAE + 0.1 x MSE on the original scale'}
+    # a checkpoint trained with another weight is refused, not silently continued
+    assert _run(tiny_files, tmp_path, *args, '--mse-weight', '0.2') == 2
+    assert 'mse_weight' in capsys.readouterr().err
+
+
 def test_early_stopping_stops(tiny_files, tmp_path):
     assert _run(tiny_files, tmp_path, '--epochs', '6', '--lr', '0', '--patience', '1',
                 '--no-plots') == 0
@@ -130,6 +141,7 @@ def test_early_stopping_stops(tiny_files, tmp_path):
     (['--lr-milestones', '3', '2'], r'--lr-milestones\) must be increasing epochs'),
     (['--model', 'stgcn', '--model-args', 'nope=1'], r"STGCN \(stgcn\) takes no argument 'nope'"),
     (['--target-feature', '2'], r'--target-feature 2 is not a feature'),
+    (['--loss', 'mae+mse', '--mse-weight', '-1'], r'--mse-weight\) must be >= 0'),
 ])
 def test_bad_input_gives_a_clear_error(tiny_files, tmp_path, capsys, extra, message):
     assert _run(tiny_files, tmp_path, '--epochs', '1', *extra) == 2

@@ -1,8 +1,16 @@
+import pytest
 import torch
 
 from pyg_ext.data.metrics import masked_mae
 from pyg_ext.data.window_dataset import WindowDataset
-from pyg_ext.forecast.evaluation import LOSSES, evaluate_windows, masked_mae_loss, masked_mse_loss
+from pyg_ext.forecast.evaluation import (
+    LOSSES,
+    evaluate_windows,
+    loss_label,
+    masked_mae_loss,
+    masked_mae_mse_loss,
+    masked_mse_loss,
+)
 
 
 def test_masked_mae_loss():
@@ -17,7 +25,27 @@ def test_masked_mse_loss():
     mask = torch.tensor([True, False, True, True])
     assert float(masked_mse_loss(pred, target, mask)) == (4 + 1) / 2
     assert float(masked_mse_loss(pred, target, torch.zeros(4, dtype=torch.bool))) == 0.0
-    assert LOSSES == {'mae': masked_mae_loss, 'mse': masked_mse_loss}
+    assert LOSSES == {'mae': masked_mae_loss, 'mse': masked_mse_loss,
+                      'mae+mse': masked_mae_mse_loss}
+
+
+def test_masked_mae_mse_loss_by_hand():
+    pred, target = torch.tensor([1., 5., 9., 0.]), torch.tensor([3., 1., float('nan'), 1.])
+    mask = torch.tensor([True, False, True, True])
+    # observed, finite errors: -2 and -1
+    expected = ((2 + 0.1 * 4) + (1 + 0.1 * 1)) / 2
+    assert float(masked_mae_mse_loss(pred, target, mask, mse_weight=0.1)) == \
+        pytest.approx(expected)
+    assert float(masked_mae_mse_loss(pred, target, mask, mse_weight=0.0)) == \
+        float(masked_mae_loss(pred, target, mask))
+    assert float(masked_mae_mse_loss(pred, target, torch.zeros(4, dtype=torch.bool))) == 0.0
+    # the gradient per error e is sign(e) + 2 w e: an error of 1 / (2 w) weighs double
+    p = pred.clone().requires_grad_()
+    masked_mae_mse_loss(p, target, mask, mse_weight=0.25).backward()
+    assert p.grad.tolist() == pytest.approx([(-1 + 2 * 0.25 * -2) / 2, 0, 0,
+                                             (-1 + 2 * 0.25 * -1) / 2])
+    assert loss_label('mae+mse', 0.05) == 'MAE + 0.05 x MSE'
+    assert loss_label('mae') == 'MAE' and loss_label('mse') == 'MSE'
 
 
 def test_evaluate_windows_covers_every_window_once():

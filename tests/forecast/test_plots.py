@@ -13,6 +13,9 @@ def test_learning_curves_png(tmp_path):
     path = plot_learning_curves({'a': {'train_loss': [9., 4.], 'val_mae': [3.5, 2.5]}},
                                 tmp_path / 'mse.png', losses={'a': 'mse'})
     assert path.read_bytes()[:8] == PNG
+    path = plot_learning_curves({'a': {'train_loss': [5., 4.], 'val_mae': [3.5, 2.5]}},
+                                tmp_path / 'mix.png', losses={'a': 'mae+mse'})
+    assert path.read_bytes()[:8] == PNG
 
 
 def test_predictions_png_with_datetimes_and_missing_values(tmp_path):

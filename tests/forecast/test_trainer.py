@@ -81,6 +81,16 @@ def test_mse_loss_trains_on_squared_original_scale_errors():
         Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), loss='huber')
 
 
+def test_mae_mse_loss_weights_the_squared_error(tmp_path):
+    ds = _hand_case()
+    trainer = Trainer(Constant(2, value=1.0), ds, ds, EDGES, None, _scaler(), epochs=1,
+                      batch_size=2, lr=0.0, loss='mae+mse', mse_weight=0.1, progress=False)
+    # errors 1, 0, 0, 3 (see above): mean of |e| + 0.1 e^2
+    assert trainer.train_epoch() == pytest.approx((1.1 + 0 + 0 + 3.9) / 4)
+    with pytest.raises(ValueError, match='mse_weight'):
+        Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), loss='mae+mse', mse_weight=-1.0)
+
+
 def test_teacher_forcing_gets_scaled_targets_and_batches_seen():
     ds = _hand_case()
     model = Recorder(2)
