@@ -79,6 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        "auto = each paper's (mse for stgcn, tgcn and a3tgcn, whose papers "
                        "train with an L2 loss; mae for the others) (default: mae, which "
                        "gave the better STGCN on Los-loop in 15 epochs)")
+    # evaluation.DEFAULT_MSE_WEIGHT, written out: this module must not import torch
     model.add_argument('--mse-weight', type=float, default=0.05,
                        help="weight w of the squared error in --loss mae+mse: an error of "
                        "1/(2w) units counts twice what it does under the MAE (default: 0.05)")

@@ -14,6 +14,9 @@ from pyg_ext.forecast.horizon_metrics import HorizonMetrics
 
 Predict = Callable[[Tensor, Tensor], Tensor]
 
+#: The weight of the squared error in ``'mae+mse'`` (``pyg-ext forecast --mse-weight``).
+DEFAULT_MSE_WEIGHT = 0.05
+
 
 def _masked_error(pred: Tensor, target: Tensor, mask: Tensor):
     valid = mask & torch.isfinite(target)
@@ -36,7 +39,7 @@ def masked_mse_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
 
 
 def masked_mae_mse_loss(pred: Tensor, target: Tensor, mask: Tensor,
-                        mse_weight: float = 0.05) -> Tensor:
+                        mse_weight: float = DEFAULT_MSE_WEIGHT) -> Tensor:
     r"""Mean of :math:`|\hat{y} - y| + w\,(\hat{y} - y)^2` over observed, finite targets (0 if
     there are none), :math:`w` = :obj:`mse_weight`: a loss between the MAE and the L2 loss.
     Its gradient per error :math:`e` is :math:`\operatorname{sign}(e) + 2we`, so an error of
@@ -54,7 +57,7 @@ LOSSES: Dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
 }
 
 
-def loss_label(loss: str, mse_weight: float = 0.05) -> str:
+def loss_label(loss: str, mse_weight: float = DEFAULT_MSE_WEIGHT) -> str:
     r"""How :obj:`loss` (a key of :obj:`LOSSES`) reads in reports: ``'MAE'``, ``'MSE'`` or,
     for ``'mae+mse'``, ``'MAE + 0.05 x MSE'`` with its weight."""
     if loss == 'mae+mse':

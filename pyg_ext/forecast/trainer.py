@@ -25,7 +25,12 @@ from pyg_ext.forecast.checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from pyg_ext.forecast.evaluation import LOSSES, evaluate_windows, masked_mae_mse_loss
+from pyg_ext.forecast.evaluation import (
+    DEFAULT_MSE_WEIGHT,
+    LOSSES,
+    evaluate_windows,
+    masked_mae_mse_loss,
+)
 from pyg_ext.forecast.horizon_metrics import HorizonMetrics
 from pyg_ext.typing import OptTensor
 
@@ -101,7 +106,8 @@ class Trainer:
                  edge_index: Tensor, edge_weight: OptTensor, scaler: nn.Module, *,
                  epochs: int = 100, batch_size: int = 64, lr: float = 0.01,
                  lr_milestones: Sequence[int] = (), lr_decay: float = 0.1,
-                 loss: str = 'mae', mse_weight: float = 0.05, weight_decay: float = 0.0,
+                 loss: str = 'mae', mse_weight: float = DEFAULT_MSE_WEIGHT,
+                 weight_decay: float = 0.0,
                  max_grad_norm: Optional[float] = 5.0,
                  patience: int = 10, seed: int = 0,
                  checkpoint: Optional[Union[str, Path]] = None,

@@ -6,6 +6,7 @@ import pytest
 from pyg_ext.cli import build_parser, main
 from pyg_ext.forecast import arguments
 from pyg_ext.forecast.datasets import DATASETS
+from pyg_ext.forecast.evaluation import DEFAULT_MSE_WEIGHT
 from pyg_ext.forecast.models import MODELS
 
 
@@ -25,6 +26,7 @@ def test_defaults():
     assert (args.horizon, args.input_steps, args.epochs) == (12, 12, arguments.DEFAULT_EPOCHS)
     assert args.resume and args.baselines and args.plots and args.progress
     assert tuple(args.split) == (0.7, 0.1, 0.2)
+    assert args.mse_weight == DEFAULT_MSE_WEIGHT  # a literal here: this module imports no torch
     assert not build_parser().parse_args(['forecast', '--no-resume']).resume
 
 

@@ -81,7 +81,7 @@ def test_mse_loss_trains_on_squared_original_scale_errors():
         Trainer(Constant(2), ds, ds, EDGES, None, _scaler(), loss='huber')
 
 
-def test_mae_mse_loss_weights_the_squared_error(tmp_path):
+def test_mae_mse_loss_weights_the_squared_error():
     ds = _hand_case()
     trainer = Trainer(Constant(2, value=1.0), ds, ds, EDGES, None, _scaler(), epochs=1,
                       batch_size=2, lr=0.0, loss='mae+mse', mse_weight=0.1, progress=False)
