@@ -3,8 +3,9 @@
 Series: ``[T, N]`` or ``[T, N, F]`` from ``.csv`` (``[T, N]``; optional header row of node
 ids), ``.npy``, ``.npz`` (one array, or the one named by ``key``) or ``.h5`` / ``.hdf5``
 (a pandas frame written by :meth:`pandas.DataFrame.to_hdf`, or an h5py dataset named by
-``key``). Graph: a dense ``[N, N]`` matrix (``.csv`` without header, or ``.npy``) or an edge
-list CSV ``from,to[,weight]`` of node indices.
+``key``). Graph: a dense ``[N, N]`` matrix (``.csv`` without header, or ``.npy``), DCRNN's
+sensor-graph pickle (``.pkl``) or an edge list CSV ``from,to[,weight]`` of node indices
+(:func:`load_graph`, which also gives a named dataset another graph).
 
 Dimensions: T - time steps, N - nodes, F - features, E - edges.
 """
@@ -13,7 +14,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+from torch import Tensor
 
+from pyg_ext.data.dcrnn_datasets import read_dcrnn_graph
 from pyg_ext.data.files import PathLike, read_csv_matrix, read_edge_list_csv, read_pandas_hdf
 from pyg_ext.data.graph import dense_to_edges
 from pyg_ext.data.spatiotemporal_series import SpatioTemporalSeries
@@ -71,8 +74,9 @@ def load_custom(
 
     Args:
         series (str or Path): The series file, ``[T, N]`` or ``[T, N, F]`` (see module doc).
-        adjacency (str or Path, optional): Dense ``[N, N]`` matrix, ``.csv`` or ``.npy``;
-            ``adj[i, j] != 0`` is the edge :math:`i \to j`. (default: :obj:`None`)
+        adjacency (str or Path, optional): Dense ``[N, N]`` matrix, ``.csv`` or ``.npy``
+            (``adj[i, j] != 0`` is the edge :math:`i \to j`), or DCRNN's ``.pkl``
+            (:func:`load_graph`). (default: :obj:`None`)
         edge_list (str or Path, optional): CSV ``from,to[,weight]`` of node indices
             (header optional; weights default to 1). (default: :obj:`None`)
         key (str, optional): Array name inside ``.npz`` / ``.h5``. (default: :obj:`None`)
@@ -89,8 +93,8 @@ def load_custom(
     with a datetime index gives timestamps; column headers give node ids.
     """
     if (adjacency is None) == (edge_list is None):
-        raise ValueError("pass exactly one of adjacency= (a dense [N, N] matrix) and "
-                         "edge_list= (a 'from,to[,weight]' CSV)")
+        raise ValueError("pass exactly one of adjacency= (a dense [N, N] matrix or DCRNN's "
+                         "adj_mx.pkl) and edge_list= (a 'from,to[,weight]' CSV)")
     path = Path(series)
     if not path.is_file():
         raise FileNotFoundError(f"series file '{path}' not found")
@@ -105,25 +109,73 @@ def load_custom(
     mask = torch.isfinite(values)
     if zero_is_missing:
         mask &= values != 0
-    kwargs = dict(mask=mask, timestamps=index, node_ids=node_ids, name=name or path.stem)
-    if adjacency is not None:
-        adj_path = Path(adjacency)
-        if not adj_path.is_file():
-            raise FileNotFoundError(f"adjacency file '{adj_path}' not found")
-        if adj_path.suffix.lower() == '.npy':
-            adj = np.load(adj_path)
-        else:
-            adj, _ = read_csv_matrix(adj_path, header=False)
-        if adj.shape != (n, n):
-            raise ValueError(f"the adjacency '{adj_path.name}' has shape {list(adj.shape)} but "
-                             f"the series has {n} nodes; expected [{n}, {n}] in the series' "
-                             f"node order")
-        edge_index, edge_weight = dense_to_edges(torch.from_numpy(adj.astype(np.float32)))
-        return SpatioTemporalSeries(values, edge_index, edge_weight, **kwargs)
-    list_path = Path(edge_list)
-    if not list_path.is_file():
-        raise FileNotFoundError(f"edge list file '{list_path}' not found")
-    src, dst, weight = read_edge_list_csv(list_path)
-    edge_index = torch.from_numpy(np.stack([src, dst]))  # [2, E]
-    edge_weight = None if weight is None else torch.from_numpy(weight.astype(np.float32))
-    return SpatioTemporalSeries(values, edge_index, edge_weight, **kwargs)
+    edge_index, edge_weight = load_graph(adjacency, edge_list, num_nodes=n, node_ids=node_ids)
+    return SpatioTemporalSeries(values, edge_index, edge_weight, mask=mask, timestamps=index,
+                                node_ids=node_ids, name=name or path.stem)
+
+
+def load_graph(adjacency: Optional[PathLike] = None, edge_list: Optional[PathLike] = None,
+               num_nodes: Optional[int] = None, node_ids: Optional[List[str]] = None
+               ) -> Tuple[Tensor, Tensor]:
+    r"""Read a graph file of :obj:`num_nodes` nodes: a dense adjacency (``.csv`` without
+    header or ``.npy``; ``adj[i, j] != 0`` is the edge :math:`i \to j`, in the series' node
+    order), DCRNN's sensor-graph pickle (``.pkl``, e.g. ``adj_mx.pkl``; its sensors are
+    matched to :obj:`node_ids` by name and put in their order), or an edge list CSV
+    ``from,to[,weight]`` of node indices (weights default to 1).
+
+    Args:
+        adjacency (str or Path, optional): The dense matrix or DCRNN pickle.
+        edge_list (str or Path, optional): Or the edge list.
+        num_nodes (int, optional): The series' node count :math:`N`, checked against the
+            file. (default: :obj:`None`, not checked)
+        node_ids (list of str, optional): The series' node names, matched against a
+            pickle's sensor ids. (default: :obj:`None`: the pickle's order is taken as the
+            series')
+
+    Exactly one of :obj:`adjacency` and :obj:`edge_list` must be given.
+
+    Shapes:
+        - **output:** ``edge_index`` :math:`(2, E)` long, ``edge_weight`` :math:`(E)`
+          float32
+    """
+    if (adjacency is None) == (edge_list is None):
+        raise ValueError("pass exactly one of adjacency= (a dense [N, N] matrix or DCRNN's "
+                         "adj_mx.pkl) and edge_list= (a 'from,to[,weight]' CSV)")
+    if adjacency is None:
+        list_path = Path(edge_list)
+        if not list_path.is_file():
+            raise FileNotFoundError(f"edge list file '{list_path}' not found")
+        src, dst, weight = read_edge_list_csv(list_path)
+        edge_index = torch.from_numpy(np.stack([src, dst])).long()  # [2, E]
+        if num_nodes is not None and edge_index.numel() > 0 and (
+                int(edge_index.max()) >= num_nodes or int(edge_index.min()) < 0):
+            raise ValueError(f"the edge list '{list_path.name}' refers to node "
+                             f"{int(edge_index.max())}, but the series has {num_nodes} "
+                             f"nodes (indices 0..{num_nodes - 1})")
+        edge_weight = (torch.ones(edge_index.size(1)) if weight is None
+                       else torch.from_numpy(weight.astype(np.float32)))
+        return edge_index, edge_weight
+    adj_path = Path(adjacency)
+    if not adj_path.is_file():
+        raise FileNotFoundError(f"adjacency file '{adj_path}' not found")
+    suffix = adj_path.suffix.lower()
+    if suffix == '.pkl':
+        sensor_ids, adj = read_dcrnn_graph(adj_path)
+        if node_ids is not None and sensor_ids != list(node_ids):
+            missing = [i for i in node_ids if i not in set(sensor_ids)]
+            if missing or len(sensor_ids) != len(node_ids):
+                raise ValueError(
+                    f"the graph '{adj_path.name}' has {len(sensor_ids)} sensors and the "
+                    f"series {len(node_ids)} nodes; nodes of the series missing from the "
+                    f"graph: {missing[:10]}. The graph must cover the same sensors")
+            order = [sensor_ids.index(i) for i in node_ids]
+            adj = adj[np.ix_(order, order)]  # the series' node order
+    elif suffix == '.npy':
+        adj = np.load(adj_path)
+    else:
+        adj, _ = read_csv_matrix(adj_path, header=False)
+    if num_nodes is not None and adj.shape != (num_nodes, num_nodes):
+        raise ValueError(f"the adjacency '{adj_path.name}' has shape {list(adj.shape)} but "
+                         f"the series has {num_nodes} nodes; expected [{num_nodes}, "
+                         f"{num_nodes}] in the series' node order")
+    return dense_to_edges(torch.from_numpy(np.asarray(adj, dtype=np.float32)))

@@ -148,6 +148,19 @@ class SpatioTemporalSeries:
         edge_index, edge_weight = dense_to_edges(adj)
         return cls(series, edge_index, edge_weight, **kwargs)
 
+    def with_graph(self, edge_index: ArrayLike,
+                   edge_weight: Optional[ArrayLike] = None) -> 'SpatioTemporalSeries':
+        r"""The same series (values, mask, timestamps and node names) on another static
+        graph, checked as the constructor checks it; e.g. Los-loop on DCRNN's directed
+        METR-LA graph of the same sensors. :obj:`self` keeps its graph.
+
+        Shapes:
+            - **edge_index**: :math:`(2, E)`, **edge_weight**: :math:`(E)` *(optional)*
+        """
+        return SpatioTemporalSeries(self.series, edge_index, edge_weight, mask=self.mask,
+                                    timestamps=self.timestamps, node_ids=self.node_ids,
+                                    name=self.name)
+
     @property
     def num_steps(self) -> int:
         return self.series.size(0)

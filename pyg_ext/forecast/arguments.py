@@ -33,8 +33,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       '(default: the built-in copy for los_loop, else the current folder)')
     data.add_argument('--series', help='your own series file [T, N] or [T, N, F] (.csv, '
                       '.npy, .npz, .h5)')
-    data.add_argument('--adjacency', help='its dense [N, N] adjacency (.csv or .npy)')
-    data.add_argument('--edge-list', help="or its 'from,to[,weight]' edge list (.csv)")
+    data.add_argument('--adjacency',
+                      help="its dense [N, N] adjacency (.csv or .npy) or DCRNN's sensor-graph "
+                           "pickle (.pkl, sensors matched by id); with --dataset, a graph "
+                           "in place of the dataset's own, e.g. --dataset los_loop "
+                           "--adjacency adj_mx.pkl (DCRNN's directed METR-LA graph of the "
+                           "same sensors)")
+    data.add_argument('--edge-list',
+                      help="or its 'from,to[,weight]' edge list (.csv), also with --dataset")
     data.add_argument('--zero-is-missing', action='store_true',
                       help='treat zeros of --series as missing values')
     data.add_argument('--target-feature', type=int,

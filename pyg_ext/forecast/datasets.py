@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Dict, Optional, Union
 
-from pyg_ext.data.custom_dataset import load_custom
+from pyg_ext.data.custom_dataset import load_custom, load_graph
 from pyg_ext.data.dcrnn_datasets import load_metr_la, load_pems_bay
 from pyg_ext.data.pems_datasets import load_pems
 from pyg_ext.data.pyg_temporal_datasets import load_chickenpox, load_pedalme_london
@@ -50,8 +50,12 @@ def load_dataset(name: Optional[str] = None, root: Optional[PathLike] = None,
             (default: :obj:`None`: the built-in copy for Los-loop, the current folder for
             the others)
         series (str or Path, optional): Your series file ``[T, N]`` or ``[T, N, F]``.
-        adjacency (str or Path, optional): Your dense ``[N, N]`` adjacency.
-        edge_list (str or Path, optional): Your ``from,to[,weight]`` edge list.
+        adjacency (str or Path, optional): Your dense ``[N, N]`` adjacency or DCRNN's
+            sensor-graph pickle (:func:`~pyg_ext.data.custom_dataset.load_graph`); with a
+            named dataset it replaces the dataset's graph, e.g. Los-loop on DCRNN's
+            directed METR-LA graph ``adj_mx.pkl`` (the same 207 sensors).
+        edge_list (str or Path, optional): Your ``from,to[,weight]`` edge list (also a
+            replacement graph for a named dataset).
         zero_is_missing (bool, optional): With :obj:`series`, mark zeros as missing.
             (default: :obj:`False`)
     """
@@ -61,16 +65,20 @@ def load_dataset(name: Optional[str] = None, root: Optional[PathLike] = None,
                              '--edge-list, not both')
         if adjacency is None and edge_list is None:
             raise ValueError('--series needs its graph: pass --adjacency FILE (a dense [N, N] '
-                             'matrix) or --edge-list FILE (from,to[,weight])')
+                             "matrix or DCRNN's adj_mx.pkl) or --edge-list FILE "
+                             '(from,to[,weight])')
         return load_custom(series, adjacency=adjacency, edge_list=edge_list,
                            zero_is_missing=zero_is_missing)
-    if adjacency is not None or edge_list is not None:
-        raise ValueError('--adjacency / --edge-list describe the graph of your own --series '
-                         'file; pass --series FILE too, or drop them to use a named dataset')
     key = (name or 'los_loop').lower().replace('-', '_')
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; use one of {sorted(DATASETS)} or your "
                          f"own files with --series FILE --adjacency FILE")
     if root is None and key != 'los_loop':
         root = '.'
-    return DATASETS[key](root)
+    data = DATASETS[key](root)
+    if adjacency is None and edge_list is None:
+        return data
+    if adjacency is not None and edge_list is not None:
+        raise ValueError('pass one of --adjacency and --edge-list, not both')
+    return data.with_graph(*load_graph(adjacency, edge_list, num_nodes=data.num_nodes,
+                                       node_ids=data.node_ids))

@@ -1,9 +1,11 @@
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from pyg_ext.data.custom_dataset import load_custom
+from pyg_ext.data.custom_dataset import load_custom, load_graph
 
 
 @pytest.fixture
@@ -82,3 +84,37 @@ def test_errors(tmp_path, arrays):
     (tmp_path / 's.parquet').write_text('')
     with pytest.raises(ValueError, match='unknown series format'):
         load_custom(tmp_path / 's.parquet', edge_list=tmp_path / 'e.csv')
+
+
+def write_dcrnn_pickle(path, ids, adj):
+    """DCRNN's published layout: a protocol-2 pickle of (ids, id -> index, adj)."""
+    with open(path, 'wb') as f:
+        pickle.dump((ids, {i: k for k, i in enumerate(ids)}, adj), f, protocol=2)
+
+
+def test_dcrnn_pickle_is_matched_by_sensor_id(tmp_path, arrays):
+    _, adj = arrays  # over the sensors 'a', 'b', 'c'
+    (tmp_path / 's.csv').write_text('c,a,b\n1,2,3\n4,5,6\n')  # the series: c, a, b
+    write_dcrnn_pickle(tmp_path / 'adj_mx.pkl', ['a', 'b', 'c'], adj)
+    s = load_custom(tmp_path / 's.csv', adjacency=tmp_path / 'adj_mx.pkl')
+    assert s.node_ids == ['c', 'a', 'b']
+    order = [2, 0, 1]  # position of c, a, b in the pickle
+    assert torch.equal(dense(s), torch.from_numpy(adj[np.ix_(order, order)]))
+    # e.g. the pickle's edge b -> c (weight 2) is the series' edge 2 -> 0
+    assert dense(s)[2, 0] == 2
+    # without node names the pickle's order is the series'
+    edge_index, edge_weight = load_graph(tmp_path / 'adj_mx.pkl', num_nodes=3)
+    assert edge_index.tolist() == [[0, 1, 2], [1, 2, 0]] and edge_weight.tolist() == [1, 2, 3]
+
+
+def test_load_graph_errors(tmp_path, arrays):
+    _, adj = arrays
+    write_dcrnn_pickle(tmp_path / 'adj_mx.pkl', ['a', 'b', 'c'], adj)
+    with pytest.raises(ValueError, match=r"missing from the graph: \['d'\]"):
+        load_graph(tmp_path / 'adj_mx.pkl', node_ids=['a', 'b', 'd'])
+    with pytest.raises(ValueError, match=r'shape \[3, 3\] but the series has 4 nodes'):
+        load_graph(tmp_path / 'adj_mx.pkl', num_nodes=4)
+    with pytest.raises(ValueError, match='exactly one of adjacency'):
+        load_graph(tmp_path / 'adj_mx.pkl', tmp_path / 'e.csv')
+    with pytest.raises(FileNotFoundError, match='edge list file'):
+        load_graph(edge_list=tmp_path / 'none.csv')

@@ -81,3 +81,20 @@ def test_dynamic_graph():
         SpatioTemporalSeries(torch.randn(3, 3), edge_index, edge_ptr=torch.tensor([0, 2, 1, 3]))
     with pytest.raises(IndexError, match='outside the series'):
         s.graph_at(3)
+
+
+def test_with_graph_shares_the_series_and_checks_the_graph(directed_graph):
+    edge_index, edge_weight, n = directed_graph
+    series = torch.rand(6, n, 2)
+    series[0, 1, 0] = float('nan')
+    s = SpatioTemporalSeries(series, edge_index, edge_weight, timestamps=torch.arange(6) * 300,
+                             node_ids=[str(i) for i in range(n)], name='x')
+    other = s.with_graph(torch.tensor([[3], [0]]), torch.tensor([2.]))
+    assert torch.equal(other.series, s.series) and torch.equal(other.mask, s.mask)
+    assert torch.equal(other.timestamps, s.timestamps) and other.node_ids == s.node_ids
+    assert other.name == 'x' and not bool(other.mask[0, 1, 0])
+    assert other.edge_index.tolist() == [[3], [0]] and other.edge_weight.tolist() == [2.]
+    assert torch.equal(s.edge_index, edge_index)  # the original keeps its graph
+    assert other.with_graph(torch.tensor([[0], [1]])).edge_weight.tolist() == [1.]
+    with pytest.raises(ValueError, match=f'refers to node {n}'):
+        s.with_graph(torch.tensor([[0], [n]]))

@@ -14,9 +14,10 @@ from pyg_ext.nn.models import TGCN
 # The trainer's mechanics on a tiny window; the default model (STGCN) needs 9+ input steps.
 TINY = ['--model', 'gru_baseline', '--input-steps', '4', '--horizon', '3', '--hidden', '8',
         '--batch-size', '8', '--no-progress']
-TOP_KEYS = {'dataset', 'models', 'num_nodes', 'num_steps', 'step_minutes', 'input_steps',
-            'horizon', 'split', 'windows', 'time_features', 'target_feature', 'loss', 'seed',
-            'world_size', 'device', 'horizons', 'test', 'training', 'beats_baselines', 'files'}
+TOP_KEYS = {'dataset', 'models', 'num_nodes', 'num_edges', 'graph', 'num_steps', 'step_minutes',
+            'input_steps', 'horizon', 'split', 'windows', 'time_features', 'target_feature',
+            'loss', 'seed', 'world_size', 'device', 'horizons', 'test', 'training',
+            'beats_baselines', 'files'}
 TRAINING_KEYS = {'epochs_run', 'best_epoch', 'best_val_mae', 'stopped_early', 'resumed_from',
                  'train_seconds', 'num_parameters', 'history'}
 
@@ -41,6 +42,7 @@ def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     assert TOP_KEYS <= set(metrics) and metrics['horizons'] == [3]
     assert metrics['models'] == ['tgcn']
     assert metrics['windows'] == {'train': 64, 'val': 4, 'test': 14}
+    assert metrics['graph'] == 'adj.csv' and metrics['num_edges'] == 10
     assert set(metrics['test']) == {'tgcn', 'gru_baseline', 'historical_average_window'}
     for result in metrics['test'].values():
         assert set(result) == {'horizon_3', 'overall'}
@@ -124,6 +126,24 @@ def test_mae_mse_loss_is_reported_and_its_weight_guards_resume(tiny_files, tmp_p
     # a checkpoint trained with another weight is refused, not silently continued
     assert _run(tiny_files, tmp_path, *args, '--mse-weight', '0.2') == 2
     assert 'mse_weight' in capsys.readouterr().err
+
+
+def test_named_dataset_on_another_graph_records_it_and_guards_resume(tmp_path, capsys):
+    path = np.zeros((207, 207), dtype=np.float32)
+    path[np.arange(206), np.arange(1, 207)] = 1.  # 206 edges over Los-loop's 207 sensors
+    np.save(tmp_path / 'path.npy', path)
+    np.save(tmp_path / 'loops.npy', np.eye(207, dtype=np.float32))
+    args = ['forecast', '--dataset', 'los_loop', '--out', str(tmp_path / 'run'), *TINY,
+            '--batch-size', '256', '--epochs', '1', '--no-baselines', '--no-plots']
+    assert main(args + ['--adjacency', str(tmp_path / 'path.npy')]) == 0
+    assert 'E=206' in capsys.readouterr().out
+    metrics = _metrics(tmp_path / 'run')
+    assert metrics['graph'] == 'path.npy' and metrics['num_edges'] == 206
+    assert metrics['dataset'] == 'los-loop' and metrics['num_nodes'] == 207
+    # the checkpoint was trained on that graph: another graph, or the dataset's own, is refused
+    for other in (['--adjacency', str(tmp_path / 'loops.npy')], []):
+        assert main(args + other) == 2
+        assert "'graph'" in capsys.readouterr().err
 
 
 def test_early_stopping_stops(tiny_files, tmp_path):
