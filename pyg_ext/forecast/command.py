@@ -30,7 +30,7 @@ from pyg_ext.forecast.models import (
     parse_model_args,
     training_loss,
 )
-from pyg_ext.forecast.plots import plot_learning_curves, plot_predictions
+from pyg_ext.forecast.plots import plot_horizon_errors, plot_learning_curves, plot_predictions
 from pyg_ext.forecast.report import (
     beats_baselines,
     format_table,
@@ -236,6 +236,8 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
             _plot_predictions(series, test, predictors[main], features, horizons,
                               out / 'predictions.png', stretch)
             files['predictions'] = out / 'predictions.png'
+            files['horizon_errors'] = plot_horizon_errors(
+                test_metrics, out / 'horizon_errors.png', step_minutes, baselines=BASELINES)
         results['files'] = {k: Path(v).name for k, v in files.items()}
         write_metrics(results, out / 'metrics.json')
         log('wrote ' + ', '.join(str(out / f) for f in

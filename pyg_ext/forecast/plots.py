@@ -3,7 +3,7 @@ r"""PNG figures of a forecasting run, drawn with matplotlib's Agg canvas (no dis
 Dimensions: L - time points of a plotted stretch, K - plotted sensors.
 """
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -43,6 +43,40 @@ def plot_learning_curves(histories: Dict[str, Dict[str, List[float]]], path: Pat
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f'MAE {unit}'.strip())
         ax.legend()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_horizon_errors(test: Dict[str, Dict[str, Any]], path: PathLike,
+                        step_minutes: Optional[float] = None, unit: str = '',
+                        baselines: Sequence[str] = ()) -> Path:
+    r"""MAE and RMSE of every forecast step, one line per model, in two panels: where a
+    model gains or loses against the baselines along the horizon.
+
+    Args:
+        test (dict): ``model name -> {'per_step': {'mae': [...], 'rmse': [...]}}``, the
+            ``test`` entry of ``metrics.json`` (:func:`~pyg_ext.forecast.report.horizon_results`;
+            undefined errors as :obj:`None`).
+        path (str or Path): The PNG to write.
+        step_minutes (float, optional): Minutes per step, for an x axis in minutes.
+            (default: :obj:`None`, steps)
+        unit (str, optional): Unit of the data, for the y labels. (default: :obj:`''`)
+        baselines (sequence of str, optional): Models drawn dashed. (default: :obj:`()`)
+    """
+    fig, axes = agg_figure(1, 2, 5.0, 3.5)
+    for ax, metric in zip(axes[0], ('mae', 'rmse')):
+        for name, result in test.items():
+            errors = np.array([np.nan if v is None else v
+                               for v in result['per_step'][metric]], dtype=float)
+            steps = np.arange(1, len(errors) + 1)
+            x = steps if step_minutes is None else steps * step_minutes
+            ax.plot(x, errors, marker='o', markersize=3, label=name,
+                    linestyle='--' if name in baselines else '-')
+        ax.set_xlabel('steps ahead' if step_minutes is None else 'minutes ahead')
+        ax.set_ylabel(f'{metric.upper()} {unit}'.strip())
+        ax.set_title(f'test {metric.upper()} per forecast step')
+    axes[0, 0].legend(fontsize=8)
     path = Path(path)
     fig.savefig(path, dpi=100)
     return path

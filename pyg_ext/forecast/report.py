@@ -2,7 +2,9 @@ r"""The results of a forecasting run: metrics at chosen horizons, the table, ``m
 
 ``metrics.json`` (written by ``pyg-ext forecast`` into ``--out``) holds:
 
-- ``dataset``, ``models`` (the models asked for with ``--model``), ``num_nodes``, ``num_steps``,
+- ``dataset``, ``models`` (the models asked for with ``--model``), ``num_nodes``,
+  ``num_edges``, ``graph`` (the file name of ``--adjacency`` / ``--edge-list``, ``null`` for
+  a dataset's own graph), ``num_steps``,
   ``step_minutes`` (``null`` without timestamps), ``input_steps``, ``horizon``, ``split``
   (train/val/test fractions, chronological), ``windows`` (``train``/``val``/``test``
   counts), ``time_features``, ``target_feature``, ``loss`` (the training loss of every
@@ -12,16 +14,17 @@ r"""The results of a forecasting run: metrics at chosen horizons, the table, ``m
 - ``test``: for every evaluated model (the models, ``gru_baseline``,
   ``historical_average`` = the time-of-day average, ``historical_average_window`` = the
   input-window average), ``horizon_<h>`` for each reported step ``h`` with ``step``,
-  ``minutes`` (``null`` without timestamps), ``mae``, ``rmse``, ``mape``, and ``overall``
-  (all steps pooled) with ``mae``, ``rmse``, ``mape``. Errors are on the original scale
-  with missing targets skipped; ``mape`` is a fraction (x100 for percent);
+  ``minutes`` (``null`` without timestamps), ``mae``, ``rmse``, ``mape``, ``overall``
+  (all steps pooled) with ``mae``, ``rmse``, ``mape``, and ``per_step`` with ``mae``,
+  ``rmse``, ``mape`` each a list over the steps ``1..horizon``. Errors are on the original
+  scale with missing targets skipped; ``mape`` is a fraction (x100 for percent);
 - ``training``: for every trained model, ``epochs_run``, ``best_epoch``,
   ``best_val_mae``, ``stopped_early``, ``resumed_from``, ``train_seconds``,
   ``num_parameters`` and ``history`` (``train_loss``, ``val_mae``, ``seconds`` per epoch);
 - ``beats_baselines``: ``<model> -> horizon_<h> -> {mae, rmse, mape}``, whether the model's
   error is below that of every baseline (``gru_baseline``, ``historical_average``,
   ``historical_average_window``) that was evaluated; empty without baselines;
-- ``files``: the PNGs written (``learning_curves``, ``predictions``).
+- ``files``: the PNGs written (``learning_curves``, ``predictions``, ``horizon_errors``).
 """
 import json
 import math
@@ -45,7 +48,9 @@ def _clean(value: float) -> Optional[float]:
 
 def horizon_results(metrics: HorizonMetrics, horizons: Sequence[int],
                     step_minutes: Optional[float]) -> Dict[str, Dict[str, Any]]:
-    r"""``{'horizon_<h>': {step, minutes, mae, rmse, mape}, 'overall': {mae, rmse, mape}}``."""
+    r"""``{'horizon_<h>': {step, minutes, mae, rmse, mape}, 'overall': {mae, rmse, mape},
+    'per_step': {mae, rmse, mape}}``, where each ``per_step`` entry lists the error of every
+    forecast step ``1..horizon``."""
     values = metrics.compute()
     out: Dict[str, Dict[str, Any]] = {}
     for h in horizons:
@@ -54,6 +59,7 @@ def horizon_results(metrics: HorizonMetrics, horizons: Sequence[int],
         row.update({m: _clean(values['per_step'][m][h - 1]) for m in METRICS})
         out[f'horizon_{h}'] = row
     out['overall'] = {m: _clean(values['overall'][m]) for m in METRICS}
+    out['per_step'] = {m: [_clean(v) for v in values['per_step'][m]] for m in METRICS}
     return out
 
 

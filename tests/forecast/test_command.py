@@ -45,7 +45,9 @@ def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     assert metrics['graph'] == 'adj.csv' and metrics['num_edges'] == 10
     assert set(metrics['test']) == {'tgcn', 'gru_baseline', 'historical_average_window'}
     for result in metrics['test'].values():
-        assert set(result) == {'horizon_3', 'overall'}
+        assert set(result) == {'horizon_3', 'overall', 'per_step'}
+        assert len(result['per_step']['mae']) == 3
+        assert result['per_step']['rmse'][2] == result['horizon_3']['rmse']
         assert set(result['horizon_3']) == {'step', 'minutes', 'mae', 'rmse', 'mape'}
         assert result['horizon_3']['mae'] > 0
     assert set(metrics['training']) == {'tgcn', 'gru_baseline'}
@@ -63,10 +65,11 @@ def test_run_writes_documented_metrics_and_plots(tiny_files, tmp_path, capsys):
     assert re.search(r'gru_baseline epoch +1/2 +train MAE', printed)
     assert set(metrics['beats_baselines']) == {'tgcn'}
     assert metrics['beats_baselines']['tgcn']['horizon_3'].keys() == {'mae', 'rmse', 'mape'}
-    for name in ('learning_curves.png', 'predictions.png'):
+    for name in ('learning_curves.png', 'predictions.png', 'horizon_errors.png'):
         assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert metrics['files'] == {'learning_curves': 'learning_curves.png',
-                                'predictions': 'predictions.png'}
+                                'predictions': 'predictions.png',
+                                'horizon_errors': 'horizon_errors.png'}
 
 
 def _with_timestamps(steps=400, nodes=3):

@@ -32,6 +32,11 @@ def test_results_table_and_comparison(tmp_path):
     assert good['horizon_3'] == pytest.approx({'step': 3, 'minutes': 15.0, 'mae': 0.5,
                                                'rmse': 0.5, 'mape': 0.5 / 3})
     assert good['overall']['mae'] == 0.5
+    # every step 1..6: errors 0.5 on targets 1..6
+    assert good['per_step']['mae'] == pytest.approx([0.5] * 6)
+    assert good['per_step']['rmse'] == pytest.approx([0.5] * 6)
+    assert good['per_step']['mape'] == pytest.approx([0.5 / k for k in range(1, 7)])
+    assert good['per_step']['mae'][2] == good['horizon_3']['mae']
     test = {'model': good, 'baseline': bad}
     assert beats_baselines(test, 'model', [3, 6]) == {
         f'horizon_{h}': {'mae': True, 'rmse': True, 'mape': True} for h in (3, 6)}
