@@ -147,11 +147,12 @@ def load_graph(adjacency: Optional[PathLike] = None, edge_list: Optional[PathLik
             raise FileNotFoundError(f"edge list file '{list_path}' not found")
         src, dst, weight = read_edge_list_csv(list_path)
         edge_index = torch.from_numpy(np.stack([src, dst])).long()  # [2, E]
-        if num_nodes is not None and edge_index.numel() > 0 and (
-                int(edge_index.max()) >= num_nodes or int(edge_index.min()) < 0):
-            raise ValueError(f"the edge list '{list_path.name}' refers to node "
-                             f"{int(edge_index.max())}, but the series has {num_nodes} "
-                             f"nodes (indices 0..{num_nodes - 1})")
+        if num_nodes is not None and edge_index.numel() > 0:
+            low, high = int(edge_index.min()), int(edge_index.max())
+            if low < 0 or high >= num_nodes:
+                raise ValueError(f"the edge list '{list_path.name}' refers to node "
+                                 f"{high if high >= num_nodes else low}, but the series has "
+                                 f"{num_nodes} nodes (indices 0..{num_nodes - 1})")
         edge_weight = (torch.ones(edge_index.size(1)) if weight is None
                        else torch.from_numpy(weight.astype(np.float32)))
         return edge_index, edge_weight

@@ -118,3 +118,6 @@ def test_load_graph_errors(tmp_path, arrays):
         load_graph(tmp_path / 'adj_mx.pkl', tmp_path / 'e.csv')
     with pytest.raises(FileNotFoundError, match='edge list file'):
         load_graph(edge_list=tmp_path / 'none.csv')
+    (tmp_path / 'neg.csv').write_text('0,1\n-1,2\n')
+    with pytest.raises(ValueError, match='refers to node -1, but the series has 3 nodes'):
+        load_graph(edge_list=tmp_path / 'neg.csv', num_nodes=3)
