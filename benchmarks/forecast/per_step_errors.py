@@ -41,7 +41,9 @@ def per_step(checkpoint: Path, root, adjacency, edge_list, batch_size: int):
     model = build_model(config['model'], train.x.size(-1), train.y.size(-1), config['hidden'],
                         config['horizon'], series.num_nodes, config['input_steps'],
                         total_batches=1, cl_decay_steps=config.get('cl_decay_steps') or 1,
-                        model_args=config.get('model_args', {}))
+                        model_args=config.get('model_args', {}),
+                        target_channels=None if config['target_feature'] is None
+                        else [config['target_feature']])
     model.load_state_dict(state['best_state'])
     model.eval()
 

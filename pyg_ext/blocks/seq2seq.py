@@ -127,12 +127,19 @@ class Seq2Seq(nn.Module):
         return inverse_sigmoid_schedule(batches_seen, self.cl_decay_steps)
 
     def forward(self, x: Tensor, *args, targets: Optional[Tensor] = None,
-                batches_seen: Optional[int] = None,
+                batches_seen: Optional[int] = None, go: Optional[Tensor] = None,
                 **kwargs) -> Tuple[Tensor, List[RNNState]]:
         r"""Encodes ``x [B, T, *, F_in]`` and decodes :obj:`horizon` steps; returns
-        ``(prediction [B, horizon, *, F_out], decoder state)``."""
+        ``(prediction [B, horizon, *, F_out], decoder state)``. :obj:`go`
+        ``[B, *, F_out]`` replaces the zero "GO" input of the first decoder step (e.g. the
+        last observed values, :math:`\mathbf{u}_0 = \mathbf{y}_0`)."""
         _check_sequence(x)
-        go = x.new_zeros(x.shape[:1] + x.shape[2:-1] + (self.out_channels, ))  # [B, *, F_out]
+        shape = x.shape[:1] + x.shape[2:-1] + (self.out_channels, )  # [B, *, F_out]
+        if go is None:
+            go = x.new_zeros(shape)
+        elif go.shape != shape:
+            raise ValueError(f"'go' has shape {list(go.shape)}; expected [B, *, F_out] = "
+                             f"{list(shape)}")
         use_targets = self.training and targets is not None
         if use_targets:
             expected = (x.size(0), self.horizon) + tuple(go.shape[1:])

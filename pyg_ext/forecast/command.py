@@ -174,6 +174,8 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
                   time_features=time_features, target_feature=args.target_feature,
                   world_size=ctx.world_size, cl_decay_steps=args.cl_decay_steps,
                   **graph_config)
+    # the input channels of the forecast features (DCRNN's go_input='last' reads them)
+    target_channels = None if args.target_feature is None else [args.target_feature]
     batches_per_epoch = math.ceil(math.ceil(len(train) / ctx.world_size) / args.batch_size)
     test_metrics, training, predictors, losses = {}, {}, {}, {}
     for model_name in trained:
@@ -185,7 +187,7 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
                             args.horizon, series.num_nodes, args.input_steps,
                             total_batches=args.epochs * batches_per_epoch,
                             cl_decay_steps=args.cl_decay_steps,
-                            model_args=own_args)
+                            model_args=own_args, target_channels=target_channels)
         trainer = Trainer(model, train, val, series.edge_index, series.edge_weight, scaler,
                           epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           lr_milestones=args.lr_milestones, lr_decay=args.lr_decay,

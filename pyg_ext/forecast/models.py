@@ -90,7 +90,7 @@ DEFAULT_HIDDEN = 64
 
 #: The keywords :func:`build_model` sets itself; ``--model-args`` cannot override them.
 SHARED_KEYWORDS = ('in_channels', 'out_channels', 'hidden_channels', 'horizon', 'num_nodes',
-                   'input_steps', 'cl_decay_steps')
+                   'input_steps', 'cl_decay_steps', 'target_channels')
 
 
 def parse_model_args(items: Sequence[str]) -> Dict[str, Any]:
@@ -112,14 +112,17 @@ def build_model(name: str, in_channels: int, out_channels: int,
                 hidden_channels: Optional[int], horizon: int, num_nodes: int, input_steps: int,
                 total_batches: Optional[int] = None,
                 cl_decay_steps: Optional[float] = None,
-                model_args: Optional[Dict[str, Any]] = None) -> nn.Module:
+                model_args: Optional[Dict[str, Any]] = None,
+                target_channels: Optional[Sequence[int]] = None) -> nn.Module:
     r"""Build the trainable model :obj:`name` with the shared keywords; with
     ``hidden_channels=None`` the model's own default (e.g. 32 for GraphWaveNet, as in its
     paper), or :obj:`DEFAULT_HIDDEN` when it has none. A constructor that also names
     ``input_steps`` (models whose readout depends on :math:`T_{in}`) gets it; one
     that names ``cl_decay_steps`` (scheduled sampling, DCRNN) gets :obj:`cl_decay_steps`, or
     :func:`curriculum_decay_steps` of :obj:`total_batches` (the batches the run will train
-    on), or keeps its own default when neither is given. :obj:`model_args` are further
+    on), or keeps its own default when neither is given; one that names
+    ``target_channels`` (DCRNN) gets :obj:`target_channels`, the input channels of the
+    forecast features, when given. :obj:`model_args` are further
     keyword arguments of the constructor (``--model-args``, e.g. ``K=3`` or STGCN's
     ``graph_residual=True``)."""
     cls = model_class(name)
@@ -146,4 +149,6 @@ def build_model(name: str, in_channels: int, out_channels: int,
             cl_decay_steps = curriculum_decay_steps(total_batches)
         if cl_decay_steps is not None:
             kwargs['cl_decay_steps'] = cl_decay_steps
+    if 'target_channels' in params and target_channels is not None:
+        kwargs['target_channels'] = list(target_channels)
     return cls(**kwargs, **model_args)

@@ -107,6 +107,22 @@ def test_free_running_feeds_predictions_and_eval_ignores_targets(sequence):
     assert_close(model.train()(sequence)[0], free)
 
 
+def test_go_replaces_the_first_decoder_input(sequence):
+    model = recording_model().eval()
+    go = torch.randn(3, 2)
+    pred, _ = model(sequence, go=go)
+    inputs = model.decoder.cells[0].input_map.inputs
+    assert torch.equal(inputs[0], go)  # step 1 reads go, the later steps the predictions
+    for t in range(1, 4):
+        assert torch.equal(inputs[t], pred[:, t - 1])
+    # the same as stepping the decoder by hand from go
+    _, s = model.encoder(sequence)
+    o, _ = model.decoder.step(go, s)
+    assert_close(pred[:, 0], model.readout(o), **TOL)
+    with pytest.raises(ValueError, match=r"'go' has shape \[3, 5\]; expected"):
+        model(sequence, go=torch.randn(3, 5))
+
+
 def test_curriculum_flips_one_coin_per_step_for_the_whole_batch(sequence):
     k = 100.0
     model = recording_model(horizon=6, cl_decay_steps=k).train()

@@ -73,3 +73,14 @@ def test_model_args_reach_the_constructor_and_bad_ones_are_named():
         build_model('stgcn', 2, 1, 8, 3, 7, 12, model_args={'nope': 1})
     with pytest.raises(ValueError, match="takes no argument 'horizon' here"):
         build_model('stgcn', 2, 1, 8, 3, 7, 12, model_args={'horizon': 6})
+
+
+def test_target_channels_reach_dcrnn_only():
+    dcrnn = build_model('dcrnn', 3, 1, 8, 3, 7, 12, model_args={'go_input': 'last'},
+                        target_channels=[2])
+    assert dcrnn.go_input == 'last' and dcrnn.target_channels == [2]
+    assert build_model('dcrnn', 3, 1, 8, 3, 7, 12).target_channels == [0]  # the first F_out
+    gru = build_model('gru_baseline', 3, 1, 8, 3, 7, 12, target_channels=[2])  # not its keyword
+    assert gru.in_channels == 3
+    with pytest.raises(ValueError, match="takes no argument 'target_channels' here"):
+        build_model('dcrnn', 3, 1, 8, 3, 7, 12, model_args={'target_channels': [1]})

@@ -3,7 +3,7 @@ r"""DCRNN: the diffusion convolutional recurrent neural network (encoder-decoder
 Dimensions: B - batch, T - input steps, N - nodes, E - edges, F - features (F_in, F_out),
 H - hidden size, K - diffusion steps.
 """
-from typing import Optional
+from typing import Optional, Sequence
 
 from torch import Tensor, nn
 from torch_geometric import is_compiling
@@ -33,7 +33,11 @@ class DCRNN(nn.Module):
 
     as every gate map. The encoder reads the window; its final states start the decoder,
     which runs :obj:`horizon` steps from a zero "GO" input, each step's prediction
-    (a linear map of the last layer's state, per node) fed back as the next input. In
+    (a linear map of the last layer's state, per node) fed back as the next input.
+    The decoder reads at step :math:`t` the value of step :math:`t - 1`, but at the first
+    step the paper's zero input (on standardised data: the mean) stands where the last
+    observation would; :obj:`go_input='last'` feeds that observation instead, the
+    :obj:`target_channels` of the last input step (not in the paper). In
     training with :obj:`targets`, each fed-back input is the true target with the
     probability :math:`k / (k + \exp(i / k))` of scheduled sampling (:math:`i` =
     :obj:`batches_seen`, :math:`k` = :obj:`cl_decay_steps`), one coin per step for the
@@ -76,6 +80,13 @@ class DCRNN(nn.Module):
             (default: :obj:`True`)
         gate_bias (float, optional): The starting bias of every reset and update gate
             (the authors' code: 1). (default: :obj:`0.`)
+        go_input (str, optional): The first decoder input: :obj:`'zeros'` (the paper's
+            "GO" symbol) or :obj:`'last'` (the last input step's :obj:`target_channels`,
+            on the scale of the inputs, which must be that of the targets).
+            (default: :obj:`'zeros'`)
+        target_channels (sequence of int, optional): The :math:`F_{out}` input channels
+            holding the forecast features, read by :obj:`go_input='last'`.
+            (default: :obj:`None`, the first :math:`F_{out}` channels)
 
     Shapes:
         - **input:** x :math:`(B, T, N, F_{in})`, edge_index :math:`(2, E)`, edge_weight
@@ -90,8 +101,19 @@ class DCRNN(nn.Module):
                  horizon: int, num_nodes: Optional[int] = None, K: int = 2,
                  num_layers: int = 2, cl_decay_steps: float = 2000,
                  use_curriculum: bool = True, dropout: float = 0.0, cached: bool = True,
-                 gate_bias: float = 0.0):
+                 gate_bias: float = 0.0, go_input: str = 'zeros',
+                 target_channels: Optional[Sequence[int]] = None):
         super().__init__()
+        if go_input not in ('zeros', 'last'):
+            raise ValueError(f"go_input={go_input!r}; use 'zeros' (the paper's GO symbol) or "
+                             f"'last' (the last observed values)")
+        channels = list(range(out_channels) if target_channels is None else target_channels)
+        if len(channels) != out_channels or not all(0 <= c < in_channels for c in channels):
+            raise ValueError(f'target_channels={channels} must name {out_channels} input '
+                             f'channel(s) (out_channels) among 0..{in_channels - 1}: those of '
+                             f'the forecast features')
+        self.go_input = go_input
+        self.target_channels = channels
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.hidden_channels = hidden_channels
@@ -147,10 +169,14 @@ class DCRNN(nn.Module):
         graph = sparse_adjacency_t(edge_index, edge_weight, N, x.dtype)  # [N, N] CSR
         if not self.cached:
             graph = DiffConv.transitions(graph, num_nodes=N, dtype=x.dtype)
-        pred, _ = self.seq2seq(x, graph, targets=targets, batches_seen=batches_seen)
+        go = None
+        if self.go_input == 'last':
+            go = x[:, -1, :, self.target_channels]  # [B, N, F_out]
+        pred, _ = self.seq2seq(x, graph, targets=targets, batches_seen=batches_seen, go=go)
         return pred  # [B, horizon, N, F_out]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, {self.out_channels}, '
                 f'hidden_channels={self.hidden_channels}, horizon={self.horizon}, '
-                f'num_layers={self.num_layers}, K={self.K})')
+                f'num_layers={self.num_layers}, K={self.K}'
+                + (", go_input='last'" if self.go_input == 'last' else '') + ')')

@@ -79,16 +79,16 @@ def test_gate_bias_start_as_in_the_authors_code(directed_graph, gate_bias):
     assert torch.equal(model.encoder.cells[0].input_map.bias, expected_bias)
 
 
-def loop_forward(model, x, edge_index, edge_weight):
+def loop_forward(model, x, edge_index, edge_weight, go=None):
     """The paper's seq2seq, stepped by hand with the cells on the raw edge_index (message
-    passing, the graph normalised in every gate call)."""
+    passing, the graph normalised in every gate call); :obj:`go` replaces the zero GO."""
     g = (edge_index, edge_weight)
     states = [None, None]
     for t in range(x.size(1)):
         inp = x[:, t]
         for i, cell in enumerate(model.encoder.cells):
             states[i] = inp = cell(inp, states[i], *g)
-    inp, preds = torch.zeros(x.size(0), x.size(2), F_OUT), []
+    inp, preds = torch.zeros(x.size(0), x.size(2), F_OUT) if go is None else go, []
     for _ in range(HORIZON):
         for i, cell in enumerate(model.decoder.cells):
             states[i] = inp = cell(inp, states[i], *g)
@@ -114,6 +114,31 @@ def test_equals_encoder_decoder_loop(directed_graph):
     model.eval()
     assert_close(model(x, edge_index, edge_weight),
                  loop_forward(model, x, edge_index, edge_weight), **TOL)
+
+
+def test_go_input_last_feeds_the_last_observation(directed_graph):
+    model, x, _, edge_index, edge_weight = model_and_data(directed_graph, cached=False,
+                                                          go_input='last')
+    model.eval()
+    # the first decoder input is the last input step's forecast channel (channel 0)
+    assert_close(model(x, edge_index, edge_weight),
+                 loop_forward(model, x, edge_index, edge_weight, go=x[:, -1, :, :F_OUT]),
+                 **TOL)
+    zeros = DCRNN(F_IN, F_OUT, H, HORIZON, cached=False).eval()
+    zeros.load_state_dict(model.state_dict())  # same weights, the paper's zero GO
+    assert not torch.allclose(zeros(x, edge_index, edge_weight), model(x, edge_index,
+                                                                       edge_weight))
+    # another forecast channel: the model reads channel 1 of the last step
+    other = DCRNN(F_IN, F_OUT, H, HORIZON, cached=False, go_input='last',
+                  target_channels=[1]).eval()
+    other.load_state_dict(model.state_dict())
+    assert_close(other(x, edge_index, edge_weight),
+                 loop_forward(other, x, edge_index, edge_weight, go=x[:, -1, :, 1:2]), **TOL)
+    assert "go_input='last'" in repr(model) and 'go_input' not in repr(zeros)
+    with pytest.raises(ValueError, match="go_input='first'"):
+        DCRNN(F_IN, F_OUT, H, HORIZON, go_input='first')
+    with pytest.raises(ValueError, match=r'target_channels=\[2\] must name 1 input'):
+        DCRNN(F_IN, F_OUT, H, HORIZON, go_input='last', target_channels=[2])
 
 
 def test_teacher_forcing(directed_graph):
