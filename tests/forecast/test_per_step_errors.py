@@ -1,6 +1,7 @@
 """benchmarks/forecast/per_step_errors.py: it must reproduce the command's own evaluation."""
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,20 @@ def test_checkpoints_give_the_per_step_errors_of_metrics_json(tmp_path):
     metrics = json.loads((out / 'metrics.json').read_text())
     script = _script()
     for model in ('tgcn', 'gru_baseline'):
-        config, errors = script.per_step(out / f'checkpoint_{model}.pt', None,
-                                         tmp_path / 'path.npy', None, 64)
-        assert config['model'] == model
+        run = script.load_run(out / f'checkpoint_{model}.pt', None, tmp_path / 'path.npy', None)
+        assert run.config['model'] == model
+        errors = script.per_step(run, 64)
         for metric in ('mae', 'rmse'):
             assert errors[metric] == pytest.approx(metrics['test'][model]['per_step'][metric],
                                                    rel=1e-5)
+        # the groups split the first step's errors: they hold every target once, and their
+        # MAEs average (weighted by count) to the step's MAE
+        groups = script.first_step_by_level(run, [40., 55.], 64)
+        assert [(low, high) for low, high, *_ in groups] == [
+            (-math.inf, 40.), (40., 55.), (55., math.inf)]
+        counts = [n for _, _, n, _, _ in groups]
+        assert sum(counts) == metrics['windows']['test'] * 207 and min(counts) > 0
+        assert sum(n * mae for _, _, n, _, mae in groups) / sum(counts) == pytest.approx(
+            errors['mae'][0], rel=1e-5)
     with pytest.raises(SystemExit, match="trained on the graph 'path.npy'"):
-        script.per_step(out / 'checkpoint_tgcn.pt', None, None, None, 64)
+        script.load_run(out / 'checkpoint_tgcn.pt', None, None, None)
