@@ -19,7 +19,7 @@ from torch import Tensor
 from pyg_ext.data.dcrnn_datasets import read_dcrnn_graph
 from pyg_ext.data.files import PathLike, read_csv_matrix, read_edge_list_csv, read_pandas_hdf
 from pyg_ext.data.graph import dense_to_edges
-from pyg_ext.data.spatiotemporal_series import SpatioTemporalSeries
+from pyg_ext.data.spatiotemporal_series import SpatioTemporalSeries, check_node_range
 
 
 def _read_series(path: Path, key: Optional[str], header: Optional[bool]
@@ -147,12 +147,8 @@ def load_graph(adjacency: Optional[PathLike] = None, edge_list: Optional[PathLik
             raise FileNotFoundError(f"edge list file '{list_path}' not found")
         src, dst, weight = read_edge_list_csv(list_path)
         edge_index = torch.from_numpy(np.stack([src, dst])).long()  # [2, E]
-        if num_nodes is not None and edge_index.numel() > 0:
-            low, high = int(edge_index.min()), int(edge_index.max())
-            if low < 0 or high >= num_nodes:
-                raise ValueError(f"the edge list '{list_path.name}' refers to node "
-                                 f"{high if high >= num_nodes else low}, but the series has "
-                                 f"{num_nodes} nodes (indices 0..{num_nodes - 1})")
+        if num_nodes is not None:
+            check_node_range(edge_index, num_nodes, f"the edge list '{list_path.name}'")
         edge_weight = (torch.ones(edge_index.size(1)) if weight is None
                        else torch.from_numpy(weight.astype(np.float32)))
         return edge_index, edge_weight

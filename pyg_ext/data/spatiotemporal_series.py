@@ -95,13 +95,7 @@ class SpatioTemporalSeries:
                              f"has {num_edges} edges; pass one weight per edge")
         self.edge_weight = edge_weight
         num_nodes = self.series.size(1)
-        if num_edges > 0:
-            low, high = int(self.edge_index.min()), int(self.edge_index.max())
-            if low < 0 or high >= num_nodes:
-                raise ValueError(
-                    f"the graph refers to node {high if high >= num_nodes else low}, but the "
-                    f"series has {num_nodes} nodes (indices 0..{num_nodes - 1}); the adjacency "
-                    f"and the series must describe the same nodes in the same order")
+        check_node_range(self.edge_index, num_nodes)
 
         self.edge_ptr = None
         if edge_ptr is not None:
@@ -205,6 +199,20 @@ class SpatioTemporalSeries:
         name = f'{self.name!r}, ' if self.name else ''
         return (f'{self.__class__.__name__}({name}T={self.num_steps}, N={self.num_nodes}, '
                 f'F={self.num_features}, {graph})')
+
+
+def check_node_range(edge_index: Tensor, num_nodes: int, source: str = 'the graph') -> None:
+    r"""Raise a :class:`ValueError` naming the bad node if :obj:`edge_index` ``[2, E]``
+    points outside the :obj:`num_nodes` nodes of a series; :obj:`source` names the graph
+    in the message (e.g. the file it was read from)."""
+    if edge_index.numel() == 0:
+        return
+    low, high = int(edge_index.min()), int(edge_index.max())
+    if low < 0 or high >= num_nodes:
+        raise ValueError(
+            f"{source} refers to node {high if high >= num_nodes else low}, but the series "
+            f"has {num_nodes} nodes (indices 0..{num_nodes - 1}); the adjacency and the "
+            f"series must describe the same nodes in the same order")
 
 
 def _to_seconds(timestamps: ArrayLike) -> Tensor:

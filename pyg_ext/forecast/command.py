@@ -163,10 +163,10 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
     if args.baselines and 'gru_baseline' not in trained:
         trained.append('gru_baseline')
     graph_file = args.adjacency or args.edge_list
+    graph_name = None if graph_file is None else Path(graph_file).name
     # a named dataset on another graph records it, so a resume on the wrong graph is refused
     # (only then: older checkpoints still resume)
-    graph_config = ({'graph': Path(graph_file).name}
-                    if graph_file is not None and args.series is None else {})
+    graph_config = {'graph': graph_name} if graph_name is not None and args.series is None else {}
     config = dict(dataset=series.name, input_steps=args.input_steps, horizon=args.horizon,
                   hidden=args.hidden, batch_size=args.batch_size, lr=args.lr,
                   lr_milestones=list(args.lr_milestones), lr_decay=args.lr_decay,
@@ -213,7 +213,7 @@ def _forecast(args: argparse.Namespace, ctx: distributed.Context) -> Dict[str, A
     results: Dict[str, Any] = dict(
         dataset=series.name, models=names, num_nodes=series.num_nodes,
         num_edges=series.num_edges,
-        graph=None if graph_file is None else Path(graph_file).name,
+        graph=graph_name,
         num_steps=series.num_steps, step_minutes=step_minutes, input_steps=args.input_steps,
         horizon=args.horizon, split=list(args.split),
         windows=dict(train=len(train), val=len(val), test=len(test)),
